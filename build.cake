@@ -1,0 +1,92 @@
+// OnePass build script. Run through ./build.sh, e.g. ./build.sh --target=Test
+// Targets: Clean, Build, Test, GpuTest, Data, Train, Export, Infer, Bench, Publish.
+
+var target = Argument("target", "Build");
+var configuration = Argument("configuration", "Release");
+var config = Argument("config", "configs/fashion-mnist.yaml");
+var runDir = Argument("run", "runs/main");
+var dataDir = Argument("data-dir", EnvironmentVariable("ONEPASS_DATA") ?? "");
+var backend = Argument("backend", "auto");
+var testFilter = Argument("filter", "");
+var runtime = Argument("runtime", "linux-x64");
+
+var solution = "./Pipeline.sln";
+var cliProject = "./src/Cli/Cli.csproj";
+var artifacts = Directory("./artifacts");
+
+// Runs the built CLI with the given arguments and fails the target on a non-zero exit code.
+void Onepass(string arguments)
+{
+    var cli = $"src/Cli/bin/{configuration}/net10.0/onepass.dll";
+    Information($"onepass {arguments}");
+    var exit = StartProcess("dotnet", new ProcessSettings { Arguments = $"{cli} {arguments}" });
+    if (exit != 0) throw new Exception($"onepass {arguments.Split(' ')[0]} failed with exit code {exit}");
+}
+
+string DataDirOption() => string.IsNullOrEmpty(dataDir) ? "" : $" --data-dir \"{dataDir}\"";
+
+Task("Clean").Does(() =>
+{
+    CleanDirectories("./src/**/bin/" + configuration);
+    CleanDirectories("./src/**/obj");
+    CleanDirectories("./tests/**/bin/" + configuration);
+    CleanDirectories("./tests/**/obj");
+    CleanDirectory(artifacts);
+});
+
+Task("Build").Does(() =>
+{
+    DotNetBuild(solution, new DotNetBuildSettings { Configuration = configuration });
+});
+
+Task("Test").IsDependentOn("Build").Does(() =>
+{
+    DotNetTest(solution, new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        Filter = string.IsNullOrEmpty(testFilter) ? null : testFilter,
+        Loggers = { "console;verbosity=normal" },
+    });
+});
+
+Task("GpuTest").IsDependentOn("Build").Does(() =>
+{
+    DotNetTest(solution, new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        Filter = "Category=Gpu",
+        Loggers = { "console;verbosity=normal" },
+    });
+});
+
+Task("Data").IsDependentOn("Build").Does(() =>
+{
+    // Finds Fashion-MNIST (data dir, ONEPASS_DATA, user cache, Debian's package) or downloads and verifies it.
+    Onepass("data" + DataDirOption());
+});
+
+Task("Train").IsDependentOn("Data").Does(() =>
+{
+    Onepass($"train --config {config} --out {runDir} --backend {backend}" + DataDirOption());
+});
+
+Task("Bench").IsDependentOn("Build").Does(() =>
+{
+    Onepass($"bench --layers 784,50,10 --batch 50 --backend {backend}");
+});
+
+Task("Publish").Does(() =>
+{
+    DotNetPublish(cliProject, new DotNetPublishSettings
+    {
+        Configuration = configuration,
+        Runtime = runtime,
+        SelfContained = true,
+        OutputDirectory = artifacts + Directory("onepass-" + runtime),
+    });
+    Information($"Self-contained bundle: {artifacts}/onepass-{runtime}/onepass");
+});
+
+RunTarget(target);

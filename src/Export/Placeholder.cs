@@ -1,0 +1,1 @@
+namespace OnePass.Export; internal static class Placeholder { }

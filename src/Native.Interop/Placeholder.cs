@@ -1,0 +1,1 @@
+namespace OnePass.Native.Interop; internal static class Placeholder { }

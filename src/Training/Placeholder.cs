@@ -1,0 +1,1 @@
+namespace OnePass.Training; internal static class Placeholder { }
