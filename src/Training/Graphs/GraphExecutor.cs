@@ -1,0 +1,394 @@
+using OnePass.Training.Models;
+using OnePass.Training.Tensors;
+
+namespace OnePass.Training.Graphs;
+
+/// <summary>
+/// Runs a model's graph on a backend: the loss, its gradient, and exact Hessian-vector products by the
+/// R-operator (forward-over-reverse), all with respect to the flat weight vector. Buffers for a batch size are
+/// allocated once and reused, so a training step allocates nothing.
+/// </summary>
+/// <remarks>
+/// Usage: <c>SetBatch</c>, then <see cref="Forward"/> at some weights, then any of <see cref="Backward"/>
+/// and <see cref="HessianVectorProduct"/> (as many as needed: the forward values and, once computed, the
+/// adjoints are reused until the next <c>SetBatch</c> or <see cref="Forward"/>).
+/// </remarks>
+public sealed class GraphExecutor : IDisposable
+{
+    private const int MaxCachedBatchSizes = 4;
+
+    private readonly Model _model;
+    private readonly IBackend _backend;
+    private readonly Graph _graph;
+    private readonly Dictionary<int, BatchBuffers> _cache = [];
+    private readonly DeviceBuffer _one;
+    private readonly DeviceBuffer _scratchGradient;
+    private BatchBuffers? _current;
+    private DeviceBuffer? _weights;
+    private bool _forwardValid;
+    private bool _adjointsValid;
+
+    /// <summary>Prepares to run <paramref name="model"/> on <paramref name="backend"/>.</summary>
+    public GraphExecutor(Model model, IBackend backend)
+    {
+        _model = model;
+        _backend = backend;
+        _graph = model.Graph;
+        _one = backend.Allocate(1);
+        backend.Fill(_one, 1f);
+        _scratchGradient = backend.Allocate(model.ParameterCount);
+    }
+
+    /// <summary>The model being run.</summary>
+    public Model Model => _model;
+
+    /// <summary>The backend running it.</summary>
+    public IBackend Backend => _backend;
+
+    /// <summary>Rows in the current batch (0 before the first <c>SetBatch</c>).</summary>
+    public int Rows => _current?.Rows ?? 0;
+
+    /// <summary>The one-element loss buffer, valid after <see cref="Forward"/>.</summary>
+    public DeviceBuffer LossBuffer => Current.Values[_model.Loss.Id]!;
+
+    /// <summary>The prediction (or logits) buffer [rows, outputs], valid after <see cref="Forward"/>.</summary>
+    public DeviceBuffer PredictionBuffer => Current.Values[_model.Prediction.Id]!;
+
+    private BatchBuffers Current => _current ?? throw new InvalidOperationException("no batch has been set");
+
+    /// <summary>Uploads a batch of inputs [rows, inputs] and targets.</summary>
+    public void SetBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int rows)
+    {
+        SelectRows(rows);
+        _backend.Upload(inputs, _current!.Values[_model.Input.Id]!);
+        _backend.Upload(targets, _current.Values[_model.Target.Id]!);
+        _forwardValid = _adjointsValid = false;
+    }
+
+    /// <summary>Uses batch data already on the device (copied into the executor's buffers).</summary>
+    public void SetBatch(DeviceBuffer inputs, DeviceBuffer targets, int rows)
+    {
+        SelectRows(rows);
+        _backend.Copy(inputs, _current!.Values[_model.Input.Id]!);
+        _backend.Copy(targets, _current.Values[_model.Target.Id]!);
+        _forwardValid = _adjointsValid = false;
+    }
+
+    /// <summary>Computes every value, the loss included, at <paramref name="weights"/>.</summary>
+    public void Forward(DeviceBuffer weights)
+    {
+        CheckLength(weights, "weights");
+        var b = Current;
+        _weights = weights;
+        BindParameters(Slot.Values, weights);
+        foreach (var node in _graph.Nodes)
+        {
+            node.Op.Forward(b.Context(node));
+        }
+
+        _forwardValid = true;
+        _adjointsValid = false;
+    }
+
+    /// <summary>Reads the loss computed by the last <see cref="Forward"/> (synchronises).</summary>
+    public float ReadLoss()
+    {
+        Span<float> loss = stackalloc float[1];
+        _backend.Download(LossBuffer, loss);
+        return loss[0];
+    }
+
+    /// <summary>Writes ∇loss with respect to the weights into <paramref name="gradient"/> (after <see cref="Forward"/>).</summary>
+    public void Backward(DeviceBuffer gradient)
+    {
+        CheckLength(gradient, "gradient");
+        RequireForward();
+        RunBackward(gradient, withTangents: false, result: null);
+    }
+
+    /// <summary>
+    /// Writes H·<paramref name="vector"/> into <paramref name="result"/>, H being the Hessian of the loss at the
+    /// weights of the last <see cref="Forward"/>, exactly (no finite differences). Costs one tangent forward
+    /// pass and one backward pass with tangents; the plain adjoints are reused when <see cref="Backward"/> ran
+    /// at this point already.
+    /// </summary>
+    public void HessianVectorProduct(DeviceBuffer vector, DeviceBuffer result)
+    {
+        CheckLength(vector, "vector");
+        CheckLength(result, "result");
+        RequireForward();
+        var b = Current;
+        BindParameters(Slot.Tangents, vector);
+        foreach (var node in _graph.Nodes)
+        {
+            if (node.Output.DependsOnParameters)
+            {
+                node.Op.ForwardTangent(b.Context(node));
+            }
+        }
+
+        RunBackward(_adjointsValid ? null : _scratchGradient, withTangents: true, result);
+    }
+
+    /// <summary>Forward then Backward: the loss's gradient at <paramref name="weights"/> on the current batch.</summary>
+    public void Gradient(DeviceBuffer weights, DeviceBuffer gradient)
+    {
+        Forward(weights);
+        Backward(gradient);
+    }
+
+    // Reverse sweep. gradient == null: adjoints are valid already, only the tangent sweep runs.
+    private void RunBackward(DeviceBuffer? gradient, bool withTangents, DeviceBuffer? result)
+    {
+        var b = Current;
+        bool adjoints = gradient is not null;
+        if (adjoints)
+        {
+            BindParameters(Slot.Adjoints, gradient!);
+            _backend.Fill(gradient!, 0f);
+            foreach (var value in _graph.Values)
+            {
+                if (value.Kind == ValueKind.Intermediate && value.Id != _model.Loss.Id && b.Adjoints[value.Id] is { } a)
+                {
+                    _backend.Fill(a, 0f);
+                }
+            }
+        }
+
+        if (withTangents)
+        {
+            BindParameters(Slot.AdjointTangents, result!);
+            _backend.Fill(result!, 0f);
+            foreach (var value in _graph.Values)
+            {
+                if (value.Kind == ValueKind.Intermediate && b.AdjointTangents[value.Id] is { } a)
+                {
+                    _backend.Fill(a, 0f);
+                }
+            }
+        }
+
+        for (int i = _graph.Nodes.Count - 1; i >= 0; i--)
+        {
+            var node = _graph.Nodes[i];
+            if (!node.Output.DependsOnParameters)
+            {
+                continue;
+            }
+
+            var context = b.Context(node);
+            if (adjoints)
+            {
+                node.Op.Backward(context);
+            }
+
+            if (withTangents)
+            {
+                node.Op.BackwardTangent(context);
+            }
+        }
+
+        if (adjoints)
+        {
+            _adjointsValid = true;
+        }
+    }
+
+    private void RequireForward()
+    {
+        if (!_forwardValid)
+        {
+            throw new InvalidOperationException("Forward must run (after SetBatch) before Backward or HessianVectorProduct");
+        }
+    }
+
+    private void CheckLength(DeviceBuffer buffer, string what)
+    {
+        if (buffer.Length != _model.ParameterCount)
+        {
+            throw new ArgumentException($"{what} has {buffer.Length} elements; the model has {_model.ParameterCount} weights");
+        }
+    }
+
+    // Points each parameter's slot at its slice of a flat buffer (values, tangents, adjoints or adjoint tangents).
+    private void BindParameters(Slot slot, DeviceBuffer flat)
+    {
+        var b = Current;
+        var slots = b.Slots(slot);
+        if (ReferenceEquals(b.BoundFlat[(int)slot], flat))
+        {
+            return;
+        }
+
+        foreach (var p in _model.Parameters)
+        {
+            slots[p.Value.Id] = flat.Slice(p.Offset, p.Length);
+        }
+
+        b.BoundFlat[(int)slot] = flat;
+    }
+
+    private void SelectRows(int rows)
+    {
+        if (rows <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, "a batch needs at least one row");
+        }
+
+        if (_current?.Rows == rows)
+        {
+            return;
+        }
+
+        if (!_cache.TryGetValue(rows, out var buffers))
+        {
+            if (_cache.Count >= MaxCachedBatchSizes)
+            {
+                foreach (var old in _cache.Values)
+                {
+                    old.Dispose();
+                }
+
+                _cache.Clear();
+            }
+
+            buffers = new BatchBuffers(_model, _backend, rows, _one);
+            _cache[rows] = buffers;
+        }
+
+        _current = buffers;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var b in _cache.Values)
+        {
+            b.Dispose();
+        }
+
+        _cache.Clear();
+        _one.Dispose();
+        _scratchGradient.Dispose();
+    }
+
+    private enum Slot
+    {
+        Values,
+        Tangents,
+        Adjoints,
+        AdjointTangents,
+    }
+
+    /// <summary>Every buffer one batch size needs: values, tangents, adjoints, adjoint tangents, workspaces.</summary>
+    private sealed class BatchBuffers : IDisposable
+    {
+        private readonly List<DeviceBuffer> _owned = [];
+        private readonly Model _model;
+        private readonly OpContext[] _contexts;
+        private readonly DeviceBuffer?[] _workspaces;
+
+        public BatchBuffers(Model model, IBackend backend, int rows, DeviceBuffer one)
+        {
+            _model = model;
+            Rows = rows;
+            var graph = model.Graph;
+            int n = graph.Values.Count;
+            Values = new DeviceBuffer?[n];
+            Tangents = new DeviceBuffer?[n];
+            Adjoints = new DeviceBuffer?[n];
+            AdjointTangents = new DeviceBuffer?[n];
+            Shapes = new int[n][];
+            foreach (var v in graph.Values)
+            {
+                Shapes[v.Id] = v.Resolve(rows);
+                if (v.Kind == ValueKind.Parameter)
+                {
+                    continue;
+                }
+
+                int count = v.ElementCount(rows);
+                Values[v.Id] = Own(backend.Allocate(count));
+                if (v.Kind == ValueKind.Intermediate && v.DependsOnParameters)
+                {
+                    Tangents[v.Id] = Own(backend.Allocate(count));
+                    Adjoints[v.Id] = v.Id == model.Loss.Id ? one : Own(backend.Allocate(count));
+                    AdjointTangents[v.Id] = v.Id == model.Loss.Id ? null : Own(backend.Allocate(count));
+                }
+            }
+
+            _workspaces = new DeviceBuffer?[graph.Nodes.Count];
+            _contexts = new OpContext[graph.Nodes.Count];
+            foreach (var node in graph.Nodes)
+            {
+                int size = node.Op.WorkspaceSize(node.Inputs.Select(i => Shapes[i.Id]).ToArray());
+                _workspaces[node.Id] = size > 0 ? Own(backend.Allocate(size)) : null;
+                _contexts[node.Id] = new OpContext(backend, node.Inputs.Count);
+            }
+        }
+
+        public int Rows { get; }
+
+        public DeviceBuffer?[] Values { get; }
+
+        public DeviceBuffer?[] Tangents { get; }
+
+        public DeviceBuffer?[] Adjoints { get; }
+
+        public DeviceBuffer?[] AdjointTangents { get; }
+
+        // The flat buffer each kind of parameter slot was last sliced from, indexed by Slot.
+        public DeviceBuffer?[] BoundFlat { get; } = new DeviceBuffer?[4];
+
+        public DeviceBuffer?[] Slots(Slot slot) => slot switch
+        {
+            Slot.Values => Values,
+            Slot.Tangents => Tangents,
+            Slot.Adjoints => Adjoints,
+            _ => AdjointTangents,
+        };
+
+        public int[][] Shapes { get; }
+
+        private DeviceBuffer Own(DeviceBuffer buffer)
+        {
+            _owned.Add(buffer);
+            return buffer;
+        }
+
+        private Tensor? T(DeviceBuffer?[] slots, int id) => slots[id] is { } buffer ? new Tensor(buffer, Shapes[id]) : null;
+
+        // Refreshes a node's context from the current slots (parameter slices change with the flat buffers bound).
+        public OpContext Context(Node node)
+        {
+            var c = _contexts[node.Id];
+            for (int i = 0; i < node.Inputs.Count; i++)
+            {
+                int id = node.Inputs[i].Id;
+                c.Inputs[i] = T(Values, id)!.Value;
+                bool live = node.Inputs[i].DependsOnParameters;
+                c.InputTangents[i] = live ? T(Tangents, id) : null;
+                c.InputGradients[i] = live ? T(Adjoints, id) : null;
+                c.InputGradientTangents[i] = live ? T(AdjointTangents, id) : null;
+            }
+
+            int o = node.Output.Id;
+            c.Output = T(Values, o)!.Value;
+            c.OutputTangent = T(Tangents, o);
+            c.OutputGradient = T(Adjoints, o);
+            c.OutputGradientTangent = T(AdjointTangents, o);
+            c.Workspace = _workspaces[node.Id];
+            return c;
+        }
+
+        public void Dispose()
+        {
+            foreach (var b in _owned)
+            {
+                b.Dispose();
+            }
+
+            _owned.Clear();
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace OnePass.Training.Graphs;
+
+/// <summary>
+/// An operation with its four differentiation rules: Forward (values), Backward (vector-Jacobian product),
+/// ForwardTangent (Jacobian-vector product: the R-operator on the forward pass) and BackwardTangent (the
+/// R-operator on the backward pass). Together they give exact Hessian-vector products by forward-over-reverse
+/// without a dense Hessian. An op also says how it is written as ONNX nodes.
+/// </summary>
+public abstract class Op
+{
+    /// <summary>Operation name, e.g. "Linear".</summary>
+    public abstract string Type { get; }
+
+    /// <summary>Output shape from input shapes (either may hold <see cref="Value.Batch"/>); throws on a mismatch.</summary>
+    public abstract int[] InferShape(IReadOnlyList<int[]> inputShapes);
+
+    /// <summary>Elements of scratch memory Forward needs for the given resolved input shapes (0 for none).</summary>
+    public virtual int WorkspaceSize(IReadOnlyList<int[]> inputShapes) => 0;
+
+    /// <summary>Computes the output from the inputs.</summary>
+    public abstract void Forward(OpContext context);
+
+    /// <summary>Computes the output tangent from the input tangents (after Forward).</summary>
+    public abstract void ForwardTangent(OpContext context);
+
+    /// <summary>Accumulates the inputs' adjoints from the output's adjoint (after Forward).</summary>
+    public abstract void Backward(OpContext context);
+
+    /// <summary>
+    /// Accumulates the inputs' adjoint tangents: the derivative of <see cref="Backward"/> along the tangent
+    /// direction, using the output's adjoint and adjoint tangent and the inputs' tangents.
+    /// </summary>
+    public abstract void BackwardTangent(OpContext context);
+
+    /// <summary>
+    /// Writes this op as ONNX nodes for inference, returning the name of the value standing for its output.
+    /// Ops with no inference meaning (losses) or no mapping throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    public virtual string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs) =>
+        throw new NotSupportedException($"op '{Type}' has no ONNX mapping");
+
+    /// <summary>Throws a shape error naming this op.</summary>
+    protected Exception ShapeError(string message) => new ArgumentException($"{Type}: {message}");
+}
