@@ -33,6 +33,13 @@ public abstract class Op
     public abstract void BackwardTangent(OpContext context);
 
     /// <summary>
+    /// The forward computation in double precision with plain loops, written independently of the four rules:
+    /// the oracle that <see cref="OnePass.Training.Checking.DerivativeCheck"/> differentiates by central
+    /// differences to check the rules (as PyTorch's gradcheck does). Shapes are resolved.
+    /// </summary>
+    public abstract double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes);
+
+    /// <summary>
     /// Writes this op as ONNX nodes for inference, returning the name of the value standing for its output.
     /// Ops with no inference meaning (losses) or no mapping throw <see cref="NotSupportedException"/>.
     /// </summary>

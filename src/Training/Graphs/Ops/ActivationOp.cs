@@ -54,4 +54,14 @@ public sealed class ActivationOp(Activation function) : Op
     /// <inheritdoc />
     public override string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs) =>
         emitter.AddNode(Function.ToString(), inputs);
+
+    /// <inheritdoc />
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes) =>
+        Array.ConvertAll(inputs[0], x => Function switch
+        {
+            Activation.Relu => Math.Max(x, 0),
+            Activation.Tanh => Math.Tanh(x),
+            Activation.Sigmoid => 1 / (1 + Math.Exp(-x)),
+            _ => throw new NotSupportedException(Function.ToString()),
+        });
 }

@@ -127,4 +127,27 @@ public sealed class LinearOp : Op
     /// <inheritdoc />
     public override string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs) =>
         emitter.AddNode("Gemm", inputs, ("transB", 1L));
+
+    /// <inheritdoc />
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes)
+    {
+        double[] x = inputs[0], w = inputs[1], b = inputs[2];
+        int n = shapes[0][0], inF = shapes[0][1], outF = shapes[1][0];
+        var y = new double[n * outF];
+        for (int r = 0; r < n; r++)
+        {
+            for (int o = 0; o < outF; o++)
+            {
+                double s = b[o];
+                for (int i = 0; i < inF; i++)
+                {
+                    s += x[(r * inF) + i] * w[(o * inF) + i];
+                }
+
+                y[(r * outF) + o] = s;
+            }
+        }
+
+        return y;
+    }
 }

@@ -52,4 +52,17 @@ public sealed class MeanSquaredErrorOp : Op
                 c.OutputGradient!.Value.Buffer, c.OutputGradientTangent?.Buffer, dpt.Buffer);
         }
     }
+
+    /// <inheritdoc />
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes)
+    {
+        double total = 0;
+        for (int i = 0; i < inputs[0].Length; i++)
+        {
+            double e = inputs[0][i] - inputs[1][i];
+            total += e * e;
+        }
+
+        return [total / inputs[0].Length];
+    }
 }

@@ -64,4 +64,30 @@ public sealed class SoftmaxCrossEntropyOp : Op
                 c.OutputGradient!.Value.Buffer, c.OutputGradientTangent?.Buffer, dzt.Buffer);
         }
     }
+
+    /// <inheritdoc />
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes)
+    {
+        double[] z = inputs[0], labels = inputs[1];
+        int n = shapes[0][0], classes = shapes[0][1];
+        double total = 0;
+        for (int r = 0; r < n; r++)
+        {
+            double max = double.NegativeInfinity;
+            for (int c = 0; c < classes; c++)
+            {
+                max = Math.Max(max, z[(r * classes) + c]);
+            }
+
+            double sum = 0;
+            for (int c = 0; c < classes; c++)
+            {
+                sum += Math.Exp(z[(r * classes) + c] - max);
+            }
+
+            total += max + Math.Log(sum) - z[(r * classes) + (int)labels[r]];
+        }
+
+        return [total / n];
+    }
 }
