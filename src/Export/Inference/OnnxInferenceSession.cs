@@ -227,7 +227,7 @@ public sealed class OnnxInferenceSession : IDisposable
     {
         failure = null;
         using var options = NewOptions(logId);
-        using (OnnxRuntimeLog.Suppress())
+        using (var probe = OnnxRuntimeLog.Suppress())
         {
             try
             {
@@ -235,7 +235,7 @@ public sealed class OnnxInferenceSession : IDisposable
             }
             catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException or InvalidOperationException)
             {
-                failure = e;
+                failure = WithLoggedDetail(e, probe.Collected);
                 return null;
             }
 
@@ -250,10 +250,36 @@ public sealed class OnnxInferenceSession : IDisposable
             }
             catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
             {
-                failure = e;
+                failure = WithLoggedDetail(e, probe.Collected);
                 return null;
             }
         }
+    }
+
+    /// <summary>
+    /// ORT's exception for a missing CUDA stack is terse ("Failed to load shared library"); the
+    /// reason (e.g. which dependency is missing) is in the error it logged just before. Fold the
+    /// last logged error into the one-line reason.
+    /// </summary>
+    private static Exception WithLoggedDetail(Exception e, IReadOnlyList<OrtLogEntry> logged)
+    {
+        var detail = logged.LastOrDefault(l => l.Severity is "ERROR" or "FATAL");
+        if (detail is null || string.IsNullOrWhiteSpace(detail.Message))
+        {
+            return e;
+        }
+
+        var text = ModelFileException.OneLine(detail.Message);
+        const string marker = " : FAIL : ";
+        var cut = text.LastIndexOf(marker, StringComparison.Ordinal);
+        if (cut >= 0)
+        {
+            text = text[(cut + marker.Length)..];
+        }
+
+        // Shorten absolute library paths to file names; the reason is what matters.
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"(?<=\s|^)\S*[/\\](?=[^/\\\s]+\.(so|dll|dylib)\b)", string.Empty);
+        return new ExecutionProviderException($"{ModelFileException.OneLine(e.Message)} ({text})", e);
     }
 
     private static InferenceSession OpenSession(string modelPath, SessionOptions options)
