@@ -1,0 +1,189 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.IO.Compression;
+
+namespace OnePass.Export;
+
+/// <summary>Readers for inference inputs: numeric CSV files and IDX image files.</summary>
+public static class InferenceInput
+{
+    /// <summary>Magic number of an IDX file of unsigned bytes with three dimensions (images × rows × cols).</summary>
+    public const int IdxImageMagic = 0x00000803;
+
+    /// <summary>
+    /// Reads a comma-separated file with one example per line. The first line is treated as a header
+    /// when any of its cells is not a number; anywhere else a non-numeric cell, or a row whose length
+    /// differs from the first, is an <see cref="InputFormatException"/> naming file, line and column.
+    /// Blank lines are ignored.
+    /// </summary>
+    public static InferenceBatch ReadCsv(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var reader = OpenText(path);
+        var values = new List<float>();
+        string[]? header = null;
+        var width = -1;
+        var rows = 0;
+        var lineNumber = 0;
+        var firstContentLine = true;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var cells = line.Split(',');
+            if (firstContentLine)
+            {
+                firstContentLine = false;
+                if (!cells.All(c => TryParse(c, out _)))
+                {
+                    header = cells.Select(c => c.Trim().Trim('"')).ToArray();
+                    width = cells.Length;
+                    continue;
+                }
+            }
+
+            if (width < 0)
+            {
+                width = cells.Length;
+            }
+            else if (cells.Length != width)
+            {
+                throw new InputFormatException(path, $"row has {cells.Length} values, expected {width}", lineNumber);
+            }
+
+            for (var c = 0; c < cells.Length; c++)
+            {
+                if (!TryParse(cells[c], out var v))
+                {
+                    var shown = cells[c].Trim();
+                    throw new InputFormatException(path, shown.Length == 0 ? "empty cell, expected a number" : $"'{Truncate(shown)}' is not a number", lineNumber, c + 1);
+                }
+
+                values.Add(v);
+            }
+
+            rows++;
+        }
+
+        if (rows == 0)
+        {
+            throw new InputFormatException(path, "no data rows");
+        }
+
+        return new InferenceBatch(values.ToArray(), rows, width, header);
+    }
+
+    /// <summary>
+    /// Reads an IDX image file (raw or gzip-compressed, magic 0x00000803) and flattens each image
+    /// to rows × cols floats holding the raw byte values 0..255.
+    /// </summary>
+    public static InferenceBatch ReadIdxImages(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var stream = OpenMaybeGzip(path);
+        Span<byte> headerBytes = stackalloc byte[16];
+        if (!ReadFully(stream, headerBytes))
+        {
+            throw new InputFormatException(path, "not an IDX image file (shorter than its 16-byte header)");
+        }
+
+        var magic = BinaryPrimitives.ReadInt32BigEndian(headerBytes);
+        if (magic != IdxImageMagic)
+        {
+            throw new InputFormatException(path, $"not an IDX image file (magic 0x{magic:X8}, expected 0x{IdxImageMagic:X8})");
+        }
+
+        var count = BinaryPrimitives.ReadInt32BigEndian(headerBytes[4..]);
+        var height = BinaryPrimitives.ReadInt32BigEndian(headerBytes[8..]);
+        var widthPx = BinaryPrimitives.ReadInt32BigEndian(headerBytes[12..]);
+        if (count < 0 || height <= 0 || widthPx <= 0)
+        {
+            throw new InputFormatException(path, $"invalid IDX dimensions {count} × {height} × {widthPx}");
+        }
+
+        var width = (long)height * widthPx;
+        var total = count * width;
+        if (total > Array.MaxLength)
+        {
+            throw new InputFormatException(path, $"IDX file too large ({count} images of {height} × {widthPx})");
+        }
+
+        var data = new float[total];
+        var buffer = new byte[Math.Max(1, Math.Min(total, 1 << 16))];
+        long offset = 0;
+        while (offset < total)
+        {
+            var want = (int)Math.Min(buffer.Length, total - offset);
+            var got = stream.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
+            for (var i = 0; i < got; i++)
+            {
+                data[offset + i] = buffer[i];
+            }
+
+            offset += got;
+            if (got < want)
+            {
+                throw new InputFormatException(path, $"IDX file is truncated: expected {count} images of {height} × {widthPx} bytes, data ends after {offset} bytes");
+            }
+        }
+
+        return new InferenceBatch(data, count, (int)width);
+    }
+
+    /// <summary>Reads <paramref name="path"/> as IDX when it starts with the IDX image magic (possibly gzip-compressed), otherwise as CSV.</summary>
+    public static InferenceBatch Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using (var probe = OpenMaybeGzip(path))
+        {
+            Span<byte> head = stackalloc byte[4];
+            if (ReadFully(probe, head) && BinaryPrimitives.ReadInt32BigEndian(head) == IdxImageMagic)
+            {
+                return ReadIdxImages(path);
+            }
+        }
+
+        return ReadCsv(path);
+    }
+
+    private static bool TryParse(string cell, out float value) =>
+        float.TryParse(cell.AsSpan().Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    private static bool ReadFully(Stream stream, Span<byte> buffer) =>
+        stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) == buffer.Length;
+
+    private static TextReader OpenText(string path) => new StreamReader(OpenMaybeGzip(path));
+
+    private static Stream OpenMaybeGzip(string path)
+    {
+        FileStream file;
+        try
+        {
+            file = File.OpenRead(path);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new InputFormatException(path, "file not found", innerException: e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new InputFormatException(path, "file not found", innerException: e);
+        }
+
+        Span<byte> magic = stackalloc byte[2];
+        var n = file.Read(magic);
+        file.Position = 0;
+        if (n == 2 && magic[0] == 0x1F && magic[1] == 0x8B)
+        {
+            return new GZipStream(file, CompressionMode.Decompress);
+        }
+
+        return file;
+    }
+}

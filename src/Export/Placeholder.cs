@@ -1,1 +1,0 @@
-namespace OnePass.Export; internal static class Placeholder { }

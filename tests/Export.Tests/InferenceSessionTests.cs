@@ -1,0 +1,162 @@
+using Xunit.Abstractions;
+
+namespace OnePass.Export.Tests;
+
+public sealed class InferenceSessionTests(ITestOutputHelper testOutput) : IDisposable
+{
+    private readonly TempDirectory dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    [Fact]
+    public void CpuRunMatchesHandComputation()
+    {
+        var path = TinyModel.Save(dir.File("tiny.onnx"));
+        var entries = new List<OrtLogEntry>();
+        using var sub = OnnxRuntimeLog.Subscribe(e => { lock (entries) { entries.Add(e); } });
+        using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu);
+        Assert.Equal("x", session.InputName);
+        Assert.Equal(3, session.InputWidth);
+        Assert.Equal(["probabilities"], session.OutputNames);
+        Assert.Equal(2, session.OutputWidths["probabilities"]);
+        Assert.False(session.UsesCuda);
+
+        float[] input = [1f, 2f, 3f, -1f, 0.5f, 2f, 0f, 0f, 0f, 4f, -3f, 0.1f];
+        var rows = 4;
+        var output = session.Run(input, rows)["probabilities"];
+        var expected = TinyModel.Expected(input, rows);
+        Assert.Equal(expected.Length, output.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.InRange(Math.Abs(output[i] - expected[i]), 0, 1e-5);
+        }
+
+        // Chunked batching gives the same result.
+        session.MaxBatchRows = 3;
+        var chunked = session.Run(input, rows)["probabilities"];
+        Assert.Equal(output, chunked);
+
+        Assert.True(OnnxRuntimeLog.CaptureActive);
+        lock (entries)
+        {
+            Assert.DoesNotContain(entries, e => e.LogId == session.LogId);
+        }
+    }
+
+    [Fact]
+    public void OrtWarningsAreCapturedPerSession()
+    {
+        // Positive control for log capture: an initializer that is also declared as a graph input
+        // makes ORT warn on session creation.
+        var model = OnnxModelFactory.CreateModel(TinyModel.Build());
+        model.Graph.Input.Add(new Onnx.ValueInfoProto
+        {
+            Name = "W",
+            Type = new Onnx.TypeProto
+            {
+                TensorType = new Onnx.TypeProto.Types.Tensor
+                {
+                    ElemType = (int)Onnx.TensorProto.Types.DataType.Float,
+                    Shape = new Onnx.TensorShapeProto { Dim = { new Onnx.TensorShapeProto.Types.Dimension { DimValue = 2 }, new Onnx.TensorShapeProto.Types.Dimension { DimValue = 3 } } },
+                },
+            },
+        });
+        var path = dir.File("warns.onnx");
+        OnnxModelWriter.Save(model, path);
+        var entries = new List<OrtLogEntry>();
+        using var sub = OnnxRuntimeLog.Subscribe(e => { lock (entries) { entries.Add(e); } });
+        using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu);
+        lock (entries)
+        {
+            foreach (var e in entries)
+            {
+                testOutput.WriteLine($"ort: {e}");
+            }
+
+            Assert.Contains(entries, e => e.LogId == session.LogId && e.Severity == "WARNING");
+        }
+    }
+
+    [Fact]
+    public void ModelOrtRejectsGivesModelFileException()
+    {
+        var g = new OnnxGraphBuilder();
+        var x = g.AddInput("x", [null, 2]);
+        var y = g.AddNode("NoSuchOperator", [x]);
+        g.AddOutput(y, [null, 2]);
+        var path = dir.File("unknown-op.onnx");
+        OnnxModelWriter.Save(OnnxModelFactory.CreateModel(g), path);
+        var e = Assert.Throws<ModelFileException>(() => OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu));
+        testOutput.WriteLine(e.Message);
+        Assert.StartsWith("unknown-op.onnx: ", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Throws<ModelFileException>(() => OnnxInferenceSession.Create(path, ExecutionProviderChoice.Auto));
+    }
+
+    [Fact]
+    public void WrongInputWidthGivesClearError()
+    {
+        var path = TinyModel.Save(dir.File("width.onnx"));
+        using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu);
+        var e = Assert.Throws<InputWidthException>(() => session.Run(new float[8], 2));
+        testOutput.WriteLine(e.Message);
+        Assert.Equal("model expects 3 features per row, the input has 4", e.Message);
+        Assert.IsAssignableFrom<ArgumentException>(e);
+    }
+
+    [Fact]
+    public void AutoFallsBackToCpuWithOneLogLine()
+    {
+        var path = TinyModel.Save(dir.File("auto.onnx"));
+        var lines = new List<string>();
+        var ortLog = new List<OrtLogEntry>();
+        using var sub = OnnxRuntimeLog.Subscribe(e => { lock (ortLog) { ortLog.Add(e); } });
+        using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Auto, lines.Add);
+        foreach (var l in lines)
+        {
+            testOutput.WriteLine($"log: {l}");
+        }
+
+        lock (ortLog)
+        {
+            foreach (var e in ortLog)
+            {
+                testOutput.WriteLine($"ort: {e}");
+            }
+        }
+
+        if (session.UsesCuda)
+        {
+            Assert.Empty(lines); // a CUDA-capable machine: nothing to fall back from
+            return;
+        }
+
+        var line = Assert.Single(lines);
+        Assert.StartsWith("CUDA execution provider unavailable, using CPU: ", line);
+        Assert.DoesNotContain('\n', line);
+        var output = session.Run([1f, 2f, 3f], 1)["probabilities"];
+        Assert.InRange(Math.Abs(output[0] - TinyModel.Expected([1f, 2f, 3f], 1)[0]), 0, 1e-5);
+    }
+
+    [Fact]
+    public void ExplicitCudaFailureIsClearWhenUnavailable()
+    {
+        var path = TinyModel.Save(dir.File("cuda.onnx"));
+        OnnxInferenceSession? session = null;
+        try
+        {
+            session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cuda);
+            Assert.True(session.UsesCuda);
+        }
+        catch (ExecutionProviderException e)
+        {
+            testOutput.WriteLine($"cuda: {e.Message}");
+            Assert.StartsWith("CUDA execution provider unavailable: ", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        finally
+        {
+            session?.Dispose();
+        }
+    }
+}
