@@ -1,1 +1,0 @@
-namespace OnePass.Training; internal static class Placeholder { }
