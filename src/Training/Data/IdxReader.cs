@@ -16,9 +16,7 @@ internal static class IdxReader
     public static IdxImages ReadImages(string path)
     {
         using var stream = Open(path, out bool gzip);
-        var header = new byte[16];
-        ReadExactly(stream, header, 0, header.Length, path, gzip);
-        CheckMagic(header, ImagesMagic, path);
+        var header = ReadHeader(stream, 16, ImagesMagic, path, gzip);
         int count = ReadDimension(header, 4, "image count", path);
         int rows = ReadDimension(header, 8, "row count", path);
         int columns = ReadDimension(header, 12, "column count", path);
@@ -38,9 +36,7 @@ internal static class IdxReader
     public static byte[] ReadLabels(string path)
     {
         using var stream = Open(path, out bool gzip);
-        var header = new byte[8];
-        ReadExactly(stream, header, 0, header.Length, path, gzip);
-        CheckMagic(header, LabelsMagic, path);
+        var header = ReadHeader(stream, 8, LabelsMagic, path, gzip);
         int count = ReadDimension(header, 4, "label count", path);
         var labels = new byte[count];
         ReadExactly(stream, labels, header.Length, header.Length + (long)count, path, gzip);
@@ -124,6 +120,20 @@ internal static class IdxReader
             string what = gzip ? "decompressed content" : "file";
             throw new DataFormatException(path, $"the {what} has extra data after the {expected} bytes its header declares.");
         }
+    }
+
+    /// <summary>Reads and checks the magic number first, so a wrong file type is named as such.</summary>
+    private static byte[] ReadHeader(Stream stream, int length, int magic, string path, bool gzip)
+    {
+        var header = new byte[length];
+        var first = new byte[4];
+        ReadExactly(stream, first, 0, length, path, gzip);
+        CheckMagic(first, magic, path);
+        first.CopyTo(header, 0);
+        var rest = new byte[length - 4];
+        ReadExactly(stream, rest, 4, length, path, gzip);
+        rest.CopyTo(header, 4);
+        return header;
     }
 
     private static void CheckMagic(byte[] header, int expected, string path)
