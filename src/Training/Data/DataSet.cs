@@ -1,0 +1,70 @@
+namespace OnePass.Training.Data;
+
+/// <summary>A normalised data set with training, validation and test splits.</summary>
+public sealed class DataSet
+{
+    /// <summary>Creates a data set and checks that the splits agree on their widths.</summary>
+    public DataSet(
+        string name,
+        TaskKind task,
+        int inputWidth,
+        int outputWidth,
+        DataSplit train,
+        DataSplit validation,
+        DataSplit test,
+        Normalisation normalisation)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(test);
+        ArgumentNullException.ThrowIfNull(normalisation);
+        foreach (var split in new[] { train, validation, test })
+        {
+            if (split.InputWidth != inputWidth)
+            {
+                throw new ArgumentException($"A split has {split.InputWidth} input features, expected {inputWidth}.");
+            }
+        }
+
+        if (normalisation.InputWidth != inputWidth)
+        {
+            throw new ArgumentException(
+                $"The normalisation covers {normalisation.InputWidth} features, expected {inputWidth}.",
+                nameof(normalisation));
+        }
+
+        Name = name;
+        Task = task;
+        InputWidth = inputWidth;
+        OutputWidth = outputWidth;
+        Train = train;
+        Validation = validation;
+        Test = test;
+        Normalisation = normalisation;
+    }
+
+    /// <summary>Short name, e.g. <c>energy</c> or <c>fashion-mnist</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>Whether targets are regression values or class labels.</summary>
+    public TaskKind Task { get; }
+
+    /// <summary>Number of input features.</summary>
+    public int InputWidth { get; }
+
+    /// <summary>Number of model outputs: the class count for classification, 1 for regression.</summary>
+    public int OutputWidth { get; }
+
+    /// <summary>Training split.</summary>
+    public DataSplit Train { get; }
+
+    /// <summary>Validation split (used for the hyperparameter objective).</summary>
+    public DataSplit Validation { get; }
+
+    /// <summary>Held-out test split.</summary>
+    public DataSplit Test { get; }
+
+    /// <summary>The normalisation that maps raw values to the values stored in the splits.</summary>
+    public Normalisation Normalisation { get; }
+}
