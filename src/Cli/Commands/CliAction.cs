@@ -1,0 +1,59 @@
+using OnePass.Training.Checkpoints;
+using OnePass.Training.Data;
+
+namespace OnePass.Cli.Commands;
+
+/// <summary>
+/// Runs a command body and turns expected failures (bad input, missing files, bad configuration) into one line
+/// on stderr and exit code 1; a run cancelled with Ctrl+C exits 130. Unexpected exceptions still show their type
+/// and message on one line (the stack trace only with ONEPASS_DEBUG=1).
+/// </summary>
+internal static class CliAction
+{
+    public static int Run(Func<CancellationToken, int> body)
+    {
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler handler = (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += handler;
+        try
+        {
+            return body(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("onepass: cancelled");
+            return 130;
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            Console.Error.WriteLine($"onepass: {OneLine(e.Message)}");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"onepass: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
+            if (Environment.GetEnvironmentVariable("ONEPASS_DEBUG") == "1")
+            {
+                Console.Error.WriteLine(e);
+            }
+
+            return 70;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= handler;
+        }
+    }
+
+    private static bool IsUserError(Exception e) =>
+        e is UserInputException or DataFormatException or DataNotFoundException or CheckpointException
+            or FileNotFoundException or DirectoryNotFoundException or IOException or UnauthorizedAccessException
+            or ArgumentException or FormatException or NotSupportedException or InvalidDataException
+            || e.GetType().Namespace?.StartsWith("OnePass", StringComparison.Ordinal) == true;
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace OnePass.Training.Checkpoints;
+
+/// <summary>
+/// The self-describing part of a checkpoint: enough to rebuild the model, its input normalisation and the
+/// facts an exported model records in its metadata. Serialised as JSON inside the checkpoint file.
+/// </summary>
+public sealed record CheckpointHeader
+{
+    /// <summary>OnePass version that wrote the file.</summary>
+    [JsonPropertyName("onepass_version")] public string OnePassVersion { get; init; } = "";
+
+    /// <summary>Data set name, e.g. "fashion-mnist" or "uci-energy".</summary>
+    [JsonPropertyName("dataset")] public string DataSet { get; init; } = "";
+
+    /// <summary>"regression" or "classification".</summary>
+    [JsonPropertyName("task")] public string Task { get; init; } = "";
+
+    /// <summary>Layer sizes, input first.</summary>
+    [JsonPropertyName("layer_sizes")] public int[] LayerSizes { get; init; } = [];
+
+    /// <summary>Hidden activation: relu, tanh or sigmoid.</summary>
+    [JsonPropertyName("activation")] public string Activation { get; init; } = "";
+
+    /// <summary>Training loss: "mse" or "cross-entropy".</summary>
+    [JsonPropertyName("loss")] public string Loss { get; init; } = "";
+
+    /// <summary>Per-feature input mean (raw units).</summary>
+    [JsonPropertyName("input_mean")] public float[] InputMean { get; init; } = [];
+
+    /// <summary>Per-feature input standard deviation (raw units).</summary>
+    [JsonPropertyName("input_std")] public float[] InputStd { get; init; } = [];
+
+    /// <summary>Target mean (regression; 0 for classification).</summary>
+    [JsonPropertyName("target_mean")] public float TargetMean { get; init; }
+
+    /// <summary>Target standard deviation (regression; 1 for classification).</summary>
+    [JsonPropertyName("target_std")] public float TargetStd { get; init; } = 1f;
+
+    /// <summary>Hyperparameter optimiser used for training.</summary>
+    [JsonPropertyName("algorithm")] public string Algorithm { get; init; } = "";
+
+    /// <summary>Weight steps taken when the checkpoint was written.</summary>
+    [JsonPropertyName("weight_step")] public long WeightStep { get; init; }
+
+    /// <summary>Seed of the run.</summary>
+    [JsonPropertyName("seed")] public int Seed { get; init; }
+
+    /// <summary>Hyperparameters in natural space: scalars, or summary statistics for per-weight values (name → value).</summary>
+    [JsonPropertyName("hyperparameters")] public Dictionary<string, double> Hyperparameters { get; init; } = [];
+
+    /// <summary>Metrics at the time of writing (name → value), e.g. test_loss, test_accuracy.</summary>
+    [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; init; } = [];
+
+    /// <summary>SHA-256 (hex) of the resolved training configuration.</summary>
+    [JsonPropertyName("config_sha256")] public string ConfigSha256 { get; init; } = "";
+}
