@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using OnePass.Training.Checking;
+using OnePass.Training.Graphs;
+using OnePass.Training.Optimisation;
+using OnePass.Training.Tensors;
+
+namespace OnePass.Cli.Commands;
+
+/// <summary>`onepass bench`: median timings of the engine's core operations.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions();
+        var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 50 };
+        var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var backend = CommonOptions.Backend();
+        var command = new Command("bench", "Time one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend };
+        model.AddTo(command);
+        command.SetAction(parse => CliAction.Run(_ =>
+        {
+            var m = model.Build(parse);
+            int rows = parse.GetValue(batch);
+            if (rows <= 0)
+            {
+                throw new UserInputException($"--batch {rows}: must be positive");
+            }
+
+            using var b = CommonOptions.CreateBackend(parse.GetValue(backend)!);
+            var figures = Measure(m, b, rows, parse.GetValue(seconds));
+            var inv = CultureInfo.InvariantCulture;
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(figures));
+            }
+            else
+            {
+                Console.WriteLine($"{m.Description}, batch {rows}, {m.ParameterCount} weights, {b.Description}");
+                foreach (var (k, v) in figures)
+                {
+                    Console.WriteLine($"  {k,-20} {(v is double d ? d.ToString("F4", inv) : v)}");
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Median milliseconds of each operation, and the HVP/gradient ratio.</summary>
+    public static Dictionary<string, object> Measure(OnePass.Training.Models.Model m, IBackend b, int rows, double seconds)
+    {
+        var random = new Random(1);
+        var (inputs, targets) = DerivativeCheck.RandomBatch(m, rows, random);
+        using var executor = new GraphExecutor(m, b);
+        using var w = b.Allocate(m.ParameterCount);
+        using var g = b.Allocate(m.ParameterCount);
+        using var v = b.Allocate(m.ParameterCount);
+        using var hv = b.Allocate(m.ParameterCount);
+        using var velocity = b.Allocate(m.ParameterCount);
+        using var hypers = new HyperparameterSet(b, m.ParameterCount, -2f, -5f, 0f, false, (-10f, 0f));
+        b.Upload(m.InitialWeights(1), w);
+        b.Upload(m.InitialWeights(2), v);
+        executor.SetBatch(inputs, targets, rows);
+
+        double gradient = Median(seconds, () =>
+        {
+            executor.Forward(w);
+            executor.Backward(g);
+        }, b);
+        double hvp = Median(seconds, () =>
+        {
+            executor.Forward(w);
+            executor.HessianVectorProduct(v, hv);
+        }, b);
+        double step = Median(seconds, () =>
+        {
+            executor.SetBatch(inputs, targets, rows);
+            executor.Forward(w);
+            executor.Backward(g);
+            SgdUpdateRule.Step(b, w, g, velocity, hypers);
+        }, b);
+        return new Dictionary<string, object>
+        {
+            ["gradient_ms"] = gradient,
+            ["hvp_ms"] = hvp,
+            ["train_step_ms"] = step,
+            ["hvp_over_gradient"] = hvp / gradient,
+        };
+    }
+
+    /// <summary>Warms up, then times <paramref name="action"/> repeatedly for about <paramref name="seconds"/>; median in ms.</summary>
+    public static double Median(double seconds, Action action, IBackend backend)
+    {
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < Math.Min(0.5, seconds / 4))
+        {
+            action();
+        }
+
+        backend.Synchronize();
+        var samples = new List<double>();
+        var total = Stopwatch.StartNew();
+        while ((total.Elapsed.TotalSeconds < seconds || samples.Count < 5) && samples.Count < 100000)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            backend.Synchronize();
+            samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        samples.Sort();
+        return samples[samples.Count / 2];
+    }
+}

@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using YamlDotNet.RepresentationModel;
+
+namespace OnePass.Training.Configuration;
+
+/// <summary>
+/// A training run's configuration, read from YAML. Keys follow the reference implementation where it has them
+/// (network_weight_steps, hyperparameter_steps, batch_size, validation_proportion,
+/// hyperparameter_rollback_distance, lr, weight_decay, momentum, lr_multiplier, model.layer_sizes). Initial
+/// hyperparameters are in unconstrained space: log10 for lr and weight_decay, logit for momentum.
+/// </summary>
+public sealed class TrainingConfig
+{
+    /// <summary>Data set: fashion-mnist, uci-energy, uci-kin8nm or uci-power.</summary>
+    public string DataSet { get; set; } = "fashion-mnist";
+
+    /// <summary>Hyperparameter optimiser: random, lorraine, baydin, diff-through-opt, ours-wd-lr, ours-wd-lr-m, ours-wd-hdlr-m.</summary>
+    public string Algorithm { get; set; } = "random";
+
+    /// <summary>Seed for weights, shuffling and anything else random.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Weight steps between hyperparameter steps (T).</summary>
+    public int NetworkWeightSteps { get; set; } = 10;
+
+    /// <summary>Number of hyperparameter steps; the run takes NetworkWeightSteps × this many weight steps.</summary>
+    public int HyperparameterSteps { get; set; } = 1000;
+
+    /// <summary>Training batch size; 0 means full batch (the whole training split).</summary>
+    public int BatchSize { get; set; } = 50;
+
+    /// <summary>Validation batch size for hypergradients; 0 means the batch size (full batch when that is 0).</summary>
+    public int ValidationBatchSize { get; set; }
+
+    /// <summary>Fraction of the training data held out for validation, or null for the data set's standard split.</summary>
+    public double? ValidationProportion { get; set; }
+
+    /// <summary>Neumann series depth i (and the unroll length K of diff-through-opt).</summary>
+    public int HyperparameterRollbackDistance { get; set; } = 5;
+
+    /// <summary>Adam learning rate for the hyperparameters (in unconstrained space).</summary>
+    public double HyperLr { get; set; } = 0.05;
+
+    /// <summary>Initial log10 learning rate.</summary>
+    public double Lr { get; set; } = -1.0;
+
+    /// <summary>Initial log10 weight decay.</summary>
+    public double WeightDecay { get; set; } = -5.0;
+
+    /// <summary>Initial logit of the momentum (0 means μ = 0.5).</summary>
+    public double Momentum { get; set; }
+
+    /// <summary>Clip range for log10 lr.</summary>
+    public double[] LrClip { get; set; } = [-10, 0];
+
+    /// <summary>Learning-rate multiplier per hyperparameter step (the last entry repeats); [1] for none.</summary>
+    public double[] LrMultiplier { get; set; } = [1];
+
+    /// <summary>Hyperparameter steps between metric rows and checkpoints (0: about 100 rows per run).</summary>
+    public int LogEvery { get; set; }
+
+    /// <summary>Layer sizes, input first (must match the data set's input and output widths).</summary>
+    public int[] LayerSizes { get; set; } = [784, 50, 10];
+
+    /// <summary>Hidden activation: relu, tanh or sigmoid.</summary>
+    public string Activation { get; set; } = "relu";
+
+    /// <summary>Where the configuration came from (for messages).</summary>
+    public string Source { get; private set; } = "defaults";
+
+    private static readonly Dictionary<string, Action<TrainingConfig, YamlNode, string>> Keys = new(StringComparer.Ordinal)
+    {
+        ["dataset"] = (c, n, w) => c.DataSet = Text(n, w),
+        ["algorithm"] = (c, n, w) => c.Algorithm = Text(n, w),
+        ["seed"] = (c, n, w) => c.Seed = Integer(n, w),
+        ["network_weight_steps"] = (c, n, w) => c.NetworkWeightSteps = Integer(n, w),
+        ["hyperparameter_steps"] = (c, n, w) => c.HyperparameterSteps = Integer(n, w),
+        ["batch_size"] = (c, n, w) => c.BatchSize = Integer(n, w),
+        ["validation_batch_size"] = (c, n, w) => c.ValidationBatchSize = Integer(n, w),
+        ["validation_proportion"] = (c, n, w) => c.ValidationProportion = IsNull(n) ? null : Number(n, w),
+        ["hyperparameter_rollback_distance"] = (c, n, w) => c.HyperparameterRollbackDistance = Integer(n, w),
+        ["hyper_lr"] = (c, n, w) => c.HyperLr = Number(n, w),
+        ["lr"] = (c, n, w) => c.Lr = Number(n, w),
+        ["weight_decay"] = (c, n, w) => c.WeightDecay = Number(n, w),
+        ["momentum"] = (c, n, w) => c.Momentum = Number(n, w),
+        ["lr_clip"] = (c, n, w) => c.LrClip = Numbers(n, w),
+        ["lr_multiplier"] = (c, n, w) => c.LrMultiplier = n is YamlSequenceNode ? Numbers(n, w) : [Number(n, w)],
+        ["log_every"] = (c, n, w) => c.LogEvery = Integer(n, w),
+        ["model.layer_sizes"] = (c, n, w) => c.LayerSizes = Array.ConvertAll(Numbers(n, w), v => v == Math.Floor(v) ? (int)v : throw new ConfigException($"{w}: layer sizes must be integers")),
+        ["model.activation"] = (c, n, w) => c.Activation = Text(n, w),
+    };
+
+    /// <summary>Every key a configuration may hold (nested keys dotted).</summary>
+    public static IReadOnlyCollection<string> KnownKeys => Keys.Keys;
+
+    /// <summary>Reads a YAML file, then applies <c>key=value</c> overrides (dotted keys for nested ones).</summary>
+    public static TrainingConfig Load(string path, IEnumerable<string>? overrides = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ConfigException($"configuration file '{path}' does not exist");
+        }
+
+        var config = new TrainingConfig { Source = path };
+        YamlNode? root;
+        try
+        {
+            var stream = new YamlStream();
+            using var reader = new StreamReader(path);
+            stream.Load(reader);
+            root = stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ConfigException($"{path}: not valid YAML at line {e.Start.Line}: {e.Message}");
+        }
+
+        if (root is YamlMappingNode mapping)
+        {
+            config.Apply(mapping, "", path);
+        }
+        else if (root is not null && !(root is YamlScalarNode s && string.IsNullOrEmpty(s.Value)))
+        {
+            throw new ConfigException($"{path}: the configuration must be a mapping of keys to values");
+        }
+
+        foreach (string item in overrides ?? [])
+        {
+            config.Set(item);
+        }
+
+        config.Validate();
+        return config;
+    }
+
+    /// <summary>Applies one <c>key=value</c> override; the value is parsed as YAML (so lists work: [8,50,1]).</summary>
+    public void Set(string assignment)
+    {
+        int eq = assignment.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0)
+        {
+            throw new ConfigException($"--set '{assignment}': expected key=value");
+        }
+
+        string key = assignment[..eq].Trim();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(assignment[(eq + 1)..]));
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ConfigException($"--set {key}: cannot parse the value ({e.Message})");
+        }
+
+        YamlNode value = stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
+        SetKey(key, value, $"--set {key}");
+    }
+
+    private void Apply(YamlMappingNode mapping, string prefix, string where)
+    {
+        foreach (var (keyNode, value) in mapping.Children)
+        {
+            string key = prefix + ((YamlScalarNode)keyNode).Value;
+            if (value is YamlMappingNode nested && !Keys.ContainsKey(key))
+            {
+                Apply(nested, key + ".", where);
+                continue;
+            }
+
+            SetKey(key, value, $"{where}: key '{key}' (line {keyNode.Start.Line})");
+        }
+    }
+
+    private void SetKey(string key, YamlNode value, string where)
+    {
+        if (!Keys.TryGetValue(key, out var setter))
+        {
+            string known = string.Join(", ", Keys.Keys.Order(StringComparer.Ordinal));
+            throw new ConfigException($"{where}: unknown key '{key}' (known keys: {known})");
+        }
+
+        setter(this, value, where);
+    }
+
+    private static bool IsNull(YamlNode n) => n is YamlScalarNode { Value: null or "" or "null" or "~" };
+
+    private static string Text(YamlNode n, string where) =>
+        n is YamlScalarNode { Value: { Length: > 0 } v } ? v : throw new ConfigException($"{where} must be a non-empty string");
+
+    private static double Number(YamlNode n, string where) =>
+        n is YamlScalarNode { Value: { } v } && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
+            ? d
+            : throw new ConfigException($"{where} must be a number, got {Show(n)}");
+
+    private static int Integer(YamlNode n, string where) =>
+        n is YamlScalarNode { Value: { } v } && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i)
+            ? i
+            : throw new ConfigException($"{where} must be an integer, got {Show(n)}");
+
+    private static double[] Numbers(YamlNode n, string where) =>
+        n is YamlSequenceNode seq
+            ? seq.Children.Select(c => Number(c, where)).ToArray()
+            : throw new ConfigException($"{where} must be a list of numbers, got {Show(n)}");
+
+    private static string Show(YamlNode n) => n is YamlScalarNode s ? $"'{s.Value}'" : n.NodeType.ToString().ToLowerInvariant();
+
+    /// <summary>Checks ranges and names; throws <see cref="ConfigException"/> naming the key.</summary>
+    public void Validate()
+    {
+        string[] algorithms = ["random", "lorraine", "baydin", "diff-through-opt", "ours-wd-lr", "ours-wd-lr-m", "ours-wd-hdlr-m"];
+        string[] datasets = ["fashion-mnist", "uci-energy", "uci-kin8nm", "uci-power"];
+        Require(datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
+        Require(algorithms.Contains(Algorithm), $"algorithm '{Algorithm}' is not one of {string.Join(", ", algorithms)}");
+        Require(NetworkWeightSteps >= 1, "network_weight_steps must be at least 1");
+        Require(HyperparameterSteps >= 1, "hyperparameter_steps must be at least 1");
+        Require(BatchSize >= 0, "batch_size must be 0 (full batch) or positive");
+        Require(ValidationBatchSize >= 0, "validation_batch_size must be 0 or positive");
+        Require(ValidationProportion is null or (> 0 and < 1), "validation_proportion must lie strictly between 0 and 1");
+        Require(HyperparameterRollbackDistance >= 1, "hyperparameter_rollback_distance must be at least 1");
+        Require(HyperLr > 0, "hyper_lr must be positive");
+        Require(LrClip.Length == 2 && LrClip[0] < LrClip[1], "lr_clip must be [min, max] with min < max");
+        Require(LrMultiplier.Length >= 1 && LrMultiplier.All(m => m >= 0), "lr_multiplier must be a non-negative number or list");
+        Require(LogEvery >= 0, "log_every must be 0 (automatic) or positive");
+        Require(LayerSizes.Length >= 2 && LayerSizes.All(s => s > 0), "model.layer_sizes must list at least two positive sizes");
+        Require(Activation is "relu" or "tanh" or "sigmoid", $"model.activation '{Activation}' is not one of relu, tanh, sigmoid");
+    }
+
+    private void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ConfigException($"{Source}: {message}");
+        }
+    }
+
+    /// <summary>The learning-rate multiplier at a hyperparameter step (the last entry repeats).</summary>
+    public double LrMultiplierAt(int hyperStep) => LrMultiplier[Math.Min(hyperStep, LrMultiplier.Length - 1)];
+
+    /// <summary>The resolved configuration as YAML (every key, canonical order).</summary>
+    public string ToYaml()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        string List<T>(IEnumerable<T> xs) => "[" + string.Join(", ", xs.Select(x => Convert.ToString(x, inv))) + "]";
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"dataset: {DataSet}");
+        sb.AppendLine(inv, $"algorithm: {Algorithm}");
+        sb.AppendLine(inv, $"seed: {Seed}");
+        sb.AppendLine(inv, $"network_weight_steps: {NetworkWeightSteps}");
+        sb.AppendLine(inv, $"hyperparameter_steps: {HyperparameterSteps}");
+        sb.AppendLine(inv, $"batch_size: {BatchSize}");
+        sb.AppendLine(inv, $"validation_batch_size: {ValidationBatchSize}");
+        sb.AppendLine(inv, $"validation_proportion: {(ValidationProportion is { } p ? p.ToString("R", inv) : "null")}");
+        sb.AppendLine(inv, $"hyperparameter_rollback_distance: {HyperparameterRollbackDistance}");
+        sb.AppendLine(inv, $"hyper_lr: {HyperLr.ToString("R", inv)}");
+        sb.AppendLine(inv, $"lr: {Lr.ToString("R", inv)}");
+        sb.AppendLine(inv, $"weight_decay: {WeightDecay.ToString("R", inv)}");
+        sb.AppendLine(inv, $"momentum: {Momentum.ToString("R", inv)}");
+        sb.AppendLine(inv, $"lr_clip: {List(LrClip)}");
+        sb.AppendLine(inv, $"lr_multiplier: {List(LrMultiplier)}");
+        sb.AppendLine(inv, $"log_every: {LogEvery}");
+        sb.AppendLine("model:");
+        sb.AppendLine(inv, $"  layer_sizes: {List(LayerSizes)}");
+        sb.AppendLine(inv, $"  activation: {Activation}");
+        return sb.ToString();
+    }
+
+    /// <summary>SHA-256 (hex) of <see cref="ToYaml"/>: identifies the training configuration in exported models.</summary>
+    public string Sha256() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToYaml())));
+
+    /// <summary>A deep copy (sweeps vary a copy per run).</summary>
+    public TrainingConfig Clone()
+    {
+        var copy = (TrainingConfig)MemberwiseClone();
+        copy.LrClip = (double[])LrClip.Clone();
+        copy.LrMultiplier = (double[])LrMultiplier.Clone();
+        copy.LayerSizes = (int[])LayerSizes.Clone();
+        return copy;
+    }
+}
