@@ -1,0 +1,14 @@
+namespace OnePass.Native.Interop;
+
+/// <summary>Which native library reported a status code.</summary>
+public enum CudaLibraryKind
+{
+    /// <summary>The CUDA driver API (CUresult).</summary>
+    Driver,
+
+    /// <summary>The NVRTC run-time compiler (nvrtcResult).</summary>
+    Nvrtc,
+
+    /// <summary>cuBLAS (cublasStatus_t).</summary>
+    Cublas,
+}

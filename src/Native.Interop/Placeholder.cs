@@ -1,1 +1,0 @@
-namespace OnePass.Native.Interop; internal static class Placeholder { }
