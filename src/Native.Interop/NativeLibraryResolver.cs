@@ -11,6 +11,8 @@ namespace OnePass.Native.Interop;
 /// (from <c>$VIRTUAL_ENV</c>, <c>$CONDA_PREFIX</c>, <c>$PYTHONPATH</c>, the user site and the system dist-packages), then
 /// the well-known system CUDA folders. The search itself is a pure function of a
 /// <see cref="LibrarySearchEnvironment"/> and a loader so it can be tested without CUDA.
+/// The self-contained bundle from the Cake target <c>Publish</c> (linux-x64) ships no CUDA libraries: on the
+/// target machine they come from the driver, a CUDA toolkit or pip wheels, found by this search at run time.
 /// </summary>
 public static class NativeLibraryResolver
 {

@@ -16,6 +16,9 @@ internal sealed class CudaKernels : IDisposable
     /// <summary>Options passed to NVRTC for every kernel source.</summary>
     public static readonly IReadOnlyList<string> CompileOptions = ["--std=c++17", "-default-device"];
 
+    /// <summary>Every kernel entry point the backend looks up.</summary>
+    public static readonly IReadOnlyList<string> FunctionNames = ["fill_f32", "axpy_f32", "scale_f32", "multiply_f32", "multiply_add_f32", "add_row_vector_f32", "add_column_sums_f32", "activation_forward_f32", "activation_backward_f32", "activation_forward_tangent_f32", "activation_backward_tangent_f32", "exp10_f32", "clamp_f32", "dot_partials_f64", "finish_sum_f64", "any_nonfinite_f32", "softmax_xent_forward", "softmax_xent_forward_tangent", "softmax_xent_backward", "softmax_xent_backward_tangent", "mse_partials", "mse_backward", "mse_backward_tangent", "sgd_momentum_f32", "adam_step_f32"];
+
     private readonly List<CudaModuleHandle> modules = [];
     private readonly Dictionary<string, nint> functions = new(StringComparer.Ordinal);
 
