@@ -1,5 +1,5 @@
 // OnePass build script. Run through ./build.sh, e.g. ./build.sh --target=Test
-// Targets: Clean, Build, Test, GpuTest, Data, Train, Export, Infer, Bench, Publish.
+// Targets: Clean, Build, Test, GpuTest, Data, Train (= TrainModel, Export, Infer), Export, Infer, Bench, Publish.
 
 var target = Argument("target", "Build");
 var configuration = Argument("configuration", "Release");
@@ -67,10 +67,25 @@ Task("Data").IsDependentOn("Build").Does(() =>
     Onepass("data" + DataDirOption());
 });
 
-Task("Train").IsDependentOn("Data").Does(() =>
+Task("TrainModel").IsDependentOn("Data").Does(() =>
 {
     Onepass($"train --config {config} --out {runDir} --backend {backend}" + DataDirOption());
 });
+
+Task("Export").IsDependentOn("Build").Does(() =>
+{
+    Onepass($"export --run {runDir}");
+});
+
+Task("Infer").IsDependentOn("Build").Does(() =>
+{
+    // Scores the data set's test split through ONNX Runtime, beside the engine's own figure from summary.json.
+    var dataset = System.Text.RegularExpressions.Regex.Match(System.IO.File.ReadAllText(config), @"(?m)^dataset:\s*(\S+)").Groups[1].Value;
+    Onepass($"infer --model {runDir}/model.onnx --test-set {dataset} --run {runDir}" + DataDirOption());
+});
+
+// The main job: train on the configuration, export the model to ONNX, score the test set through ONNX Runtime.
+Task("Train").IsDependentOn("TrainModel").IsDependentOn("Export").IsDependentOn("Infer");
 
 Task("Bench").IsDependentOn("Build").Does(() =>
 {

@@ -11,5 +11,7 @@ internal static class CommandCatalog
         CheckCommand.Create(),
         BenchCommand.Create(),
         DataCommand.Create(),
+        ExportCommand.Create(),
+        InferCommand.Create(),
     ];
 }

@@ -1,0 +1,22 @@
+using OnePass.Training.Graphs;
+
+namespace OnePass.Export;
+
+/// <summary>Adapts <see cref="OnnxGraphBuilder"/> to the <see cref="IOnnxEmitter"/> that ops write their mapping into.</summary>
+internal sealed class OnnxEmitter(OnnxGraphBuilder builder) : IOnnxEmitter
+{
+    public string AddNode(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes) =>
+        builder.AddNode(opType, inputs, null, attributes.Select(Convert).ToArray());
+
+    private static OnnxAttribute Convert((string Name, object Value) a) => a.Value switch
+    {
+        int i => OnnxAttribute.Int(a.Name, i),
+        long l => OnnxAttribute.Int(a.Name, l),
+        float f => OnnxAttribute.Float(a.Name, f),
+        string s => OnnxAttribute.String(a.Name, s),
+        float[] fs => OnnxAttribute.Floats(a.Name, fs),
+        long[] ls => OnnxAttribute.Ints(a.Name, ls),
+        int[] iss => OnnxAttribute.Ints(a.Name, iss.Select(x => (long)x).ToArray()),
+        _ => throw new NotSupportedException($"ONNX attribute '{a.Name}' of type {a.Value.GetType().Name} is not supported"),
+    };
+}
