@@ -1,0 +1,162 @@
+using OnePass.Export;
+using OnePass.Training.Backends;
+using OnePass.Training.Checkpoints;
+using OnePass.Training.Graphs;
+using OnePass.Training.Models;
+using OnePass.Training.Tensors;
+
+namespace OnePass.Export.Tests;
+
+/// <summary>Exported models run by ONNX Runtime (CPU) against the engine's forward pass on the same raw inputs.</summary>
+public sealed class ExporterTests
+{
+    public static TheoryData<string, string> Cases() => new()
+    {
+        { "mse", "relu" }, { "mse", "tanh" }, { "cross-entropy", "relu" }, { "cross-entropy", "sigmoid" },
+    };
+
+    private static CheckpointHeader Header(int[] sizes, string loss, string activation, Random random) => new()
+    {
+        OnePassVersion = "0.1.0", DataSet = "synthetic", Task = loss == "mse" ? "regression" : "classification",
+        LayerSizes = sizes, Activation = activation, Loss = loss,
+        InputMean = Enumerable.Range(0, sizes[0]).Select(_ => (float)(random.NextDouble() * 10)).ToArray(),
+        InputStd = Enumerable.Range(0, sizes[0]).Select(_ => (float)(0.5 + random.NextDouble() * 3)).ToArray(),
+        TargetMean = loss == "mse" ? 17.5f : 0f, TargetStd = loss == "mse" ? 4.25f : 1f,
+        Algorithm = "ours-wd-lr-m", WeightStep = 1234, Seed = 7,
+        Hyperparameters = new() { ["lr"] = 0.0123, ["weight_decay"] = 1e-5, ["momentum"] = 0.9 },
+        Metrics = new() { ["test_loss"] = 0.321 }, ConfigSha256 = "abc123",
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OnnxRuntimeMatchesTheEngineOnRawInputs(string loss, string activation)
+    {
+        var random = new Random(loss.Length + activation.Length);
+        int[] sizes = loss == "mse" ? [6, 9, 2] : [6, 9, 4];
+        var header = Header(sizes, loss, activation, random);
+        var model = CheckpointModel.Build(header, "test");
+        float[] weights = model.InitialWeights(3);
+        int rows = 13;
+        float[] raw = Enumerable.Range(0, rows * sizes[0]).Select(_ => (float)(random.NextDouble() * 20 - 5)).ToArray();
+
+        // Engine: normalise on the host, forward on the CPU backend, undo target scaling.
+        float[] normalised = raw.Select((x, i) => (x - header.InputMean[i % sizes[0]]) / header.InputStd[i % sizes[0]]).ToArray();
+        var backend = new CpuBackend();
+        using var executor = new GraphExecutor(model, backend);
+        using var w = backend.Allocate(model.ParameterCount);
+        backend.Upload(weights, w);
+        float[] targets = loss == "mse" ? new float[rows * sizes[^1]] : new float[rows];
+        executor.SetBatch(normalised, targets, rows);
+        executor.Forward(w);
+        var engine = new float[rows * sizes[^1]];
+        backend.Download(executor.PredictionBuffer, engine);
+
+        string path = Path.Combine(Path.GetTempPath(), $"onepass-export-{Guid.NewGuid():N}.onnx");
+        OnnxModelWriter.Save(OnnxExporter.Export(model, weights, header), path);
+        var warnings = new List<string>();
+        OnnxRuntimeLog.EnsureInitialized();
+        using (OnnxRuntimeLog.Subscribe(e => warnings.Add(e.Message)))
+        {
+            using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu);
+            var outputs = session.Run(raw, rows);
+            if (loss == "mse")
+            {
+                float[] prediction = outputs[OnnxExporter.PredictionName];
+                for (int i = 0; i < engine.Length; i++)
+                {
+                    Assert.True(Math.Abs(prediction[i] - ((engine[i] * header.TargetStd) + header.TargetMean)) <= 1e-5 * Math.Max(1, Math.Abs(prediction[i])),
+                        $"prediction {i}: ONNX {prediction[i]} engine {engine[i] * header.TargetStd + header.TargetMean}");
+                }
+            }
+            else
+            {
+                float[] logits = outputs[OnnxExporter.LogitsName], probabilities = outputs[OnnxExporter.ProbabilitiesName];
+                for (int i = 0; i < engine.Length; i++)
+                {
+                    Assert.True(Math.Abs(logits[i] - engine[i]) <= 1e-5, $"logit {i}: ONNX {logits[i]} engine {engine[i]}");
+                }
+
+                for (int r = 0; r < rows; r++)
+                {
+                    Assert.Equal(1.0, probabilities.Skip(r * sizes[^1]).Take(sizes[^1]).Sum(), 5);
+                }
+            }
+        }
+
+        Assert.Empty(warnings);
+        var metadata = OnnxModelReader.LoadMetadata(path);
+        Assert.Equal("synthetic", metadata.Metadata["dataset"]);
+        Assert.Equal("ours-wd-lr-m", metadata.Metadata["algorithm"]);
+        Assert.Equal("0.0123", metadata.Metadata["hyperparameter.lr"]);
+        Assert.Equal("0.321", metadata.Metadata["metric.test_loss"]);
+        Assert.Equal("abc123", metadata.Metadata["config_sha256"]);
+        Assert.Contains("synthetic", metadata.DocString);
+        Assert.Equal(17, metadata.OpsetVersion);
+        File.Delete(path);
+    }
+
+    private sealed class UnmappedOp : Op
+    {
+        public override string Type => "Unmapped";
+
+        public override int[] InferShape(IReadOnlyList<int[]> inputShapes) => (int[])inputShapes[0].Clone();
+
+        public override void Forward(OpContext context) => throw new NotImplementedException();
+
+        public override void ForwardTangent(OpContext context) => throw new NotImplementedException();
+
+        public override void Backward(OpContext context) => throw new NotImplementedException();
+
+        public override void BackwardTangent(OpContext context) => throw new NotImplementedException();
+
+        public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes) => inputs[0];
+    }
+
+    [Fact]
+    public void AnOpWithoutMappingIsAnErrorNamingIt()
+    {
+        var graph = new Graph();
+        var x = graph.AddInput("input", Value.Batch, 3);
+        var t = graph.AddTarget("target", Value.Batch, 3);
+        var h = graph.Apply(new UnmappedOp(), "unmapped", x);
+        var loss = graph.Apply(new OnePass.Training.Graphs.Ops.MeanSquaredErrorOp(), "loss", h, t);
+        var model = new Model(graph, x, t, h, loss, LossKind.MeanSquaredError, "odd", new Dictionary<Value, float>());
+        var header = Header([3, 3], "mse", "relu", new Random(1));
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(model, [], header));
+        Assert.Contains("'Unmapped'", e.Message);
+    }
+
+    [Fact]
+    public void CheckpointRoundTripsAndRejectsOtherVersionsAndTruncation()
+    {
+        var header = Header([4, 3, 2], "cross-entropy", "relu", new Random(2));
+        float[] weights = Enumerable.Range(0, 4 * 3 + 3 + 3 * 2 + 2).Select(i => i * 0.5f).ToArray();
+        string dir = Path.Combine(Path.GetTempPath(), $"onepass-ckpt-{Guid.NewGuid():N}");
+        string path = Path.Combine(dir, Checkpoint.FileName);
+        new Checkpoint(header, weights).Save(path);
+        Assert.Single(Directory.GetFiles(dir));
+        var loaded = Checkpoint.Load(path);
+        Assert.Equal(weights, loaded.Weights);
+        Assert.Equal(header.LayerSizes, loaded.Header.LayerSizes);
+        Assert.Equal(header.InputMean, loaded.Header.InputMean);
+
+        byte[] bytes = File.ReadAllBytes(path);
+        string truncated = Path.Combine(dir, "truncated.ckpt");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length - 10)]);
+        var e1 = Assert.Throws<CheckpointException>(() => Checkpoint.Load(truncated));
+        Assert.Contains("truncated", e1.Message);
+        Assert.Contains("truncated.ckpt", e1.Message);
+
+        byte[] other = (byte[])bytes.Clone();
+        other[6] = 2;
+        string versioned = Path.Combine(dir, "v2.ckpt");
+        File.WriteAllBytes(versioned, other);
+        var e2 = Assert.Throws<CheckpointException>(() => Checkpoint.Load(versioned));
+        Assert.Contains("format version 2", e2.Message);
+
+        string junk = Path.Combine(dir, "junk.ckpt");
+        File.WriteAllText(junk, "not a checkpoint at all");
+        Assert.Contains("not a OnePass checkpoint", Assert.Throws<CheckpointException>(() => Checkpoint.Load(junk)).Message);
+        Directory.Delete(dir, true);
+    }
+}
