@@ -19,7 +19,7 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var backend = CommonOptions.Backend();
-        var command = new Command("bench", "Time one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend };
+        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend };
         model.AddTo(command);
         command.SetAction(parse => CliAction.Run(_ =>
         {
@@ -67,6 +67,7 @@ internal static class BenchCommand
         b.Upload(m.InitialWeights(2), v);
         executor.SetBatch(inputs, targets, rows);
 
+        double forward = Median(seconds, () => executor.Forward(w), b);
         double gradient = Median(seconds, () =>
         {
             executor.Forward(w);
@@ -86,6 +87,8 @@ internal static class BenchCommand
         }, b);
         return new Dictionary<string, object>
         {
+            ["forward_ms"] = forward,
+            ["forward_rows_per_second"] = rows / (forward / 1000),
             ["gradient_ms"] = gradient,
             ["hvp_ms"] = hvp,
             ["train_step_ms"] = step,
