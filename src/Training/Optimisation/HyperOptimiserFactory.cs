@@ -9,6 +9,12 @@ public static class HyperOptimiserFactory
     public static IHyperOptimiser Create(TrainingConfig config) => config.Algorithm switch
     {
         "random" => new RandomHyperOptimiser(config.NetworkWeightSteps),
+        "lorraine" => Neumann(config, HyperparameterKind.WeightDecay),
+        "ours-wd-lr" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate),
+        "ours-wd-lr-m" or "ours-wd-hdlr-m" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate, HyperparameterKind.Momentum),
         _ => throw new ConfigException($"{config.Source}: algorithm '{config.Algorithm}' is not available in this build"),
     };
+
+    private static NeumannHyperOptimiser Neumann(TrainingConfig config, params HyperparameterKind[] tuned) =>
+        new(config.Algorithm, config.NetworkWeightSteps, config.HyperparameterRollbackDistance, config.HyperLr, tuned);
 }

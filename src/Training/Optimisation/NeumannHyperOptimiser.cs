@@ -1,0 +1,189 @@
+using OnePass.Training.Tensors;
+
+namespace OnePass.Training.Optimisation;
+
+/// <summary>
+/// The paper's method (ALGORITHM.md): every T weight steps, v₀ = ∇L_val(w_t); p = Σ_{j&lt;i} v_j with
+/// v_{j+1} = v_j − Jᵀv_j, Jᵀv = (H + ξI)(η⊙v), H the training Hessian at w_{t−1} on the last batch
+/// (i − 1 exact HVPs); hypergradients −pᵀ∂u/∂λ chained to the unconstrained φ; Adam on φ, then clipping.
+/// <c>lorraine</c> is this method with weight decay alone.
+/// </summary>
+public sealed class NeumannHyperOptimiser : IHyperOptimiser
+{
+    private readonly int _depth;
+    private readonly float _adamLr;
+    private readonly HashSet<HyperparameterKind> _tuned;
+    private readonly Dictionary<HyperparameterKind, (DeviceBuffer Grad, DeviceBuffer M, DeviceBuffer V)> _adam = [];
+    private DeviceBuffer? _previousWeights, _previousVelocity, _v, _p, _scaled, _hv, _scratch;
+    private int _adamStep;
+
+    /// <summary>Creates the optimiser tuning <paramref name="tuned"/> with Neumann depth <paramref name="depth"/>.</summary>
+    public NeumannHyperOptimiser(string name, int stepInterval, int depth, double adamLearningRate, IEnumerable<HyperparameterKind> tuned)
+    {
+        Name = name;
+        StepInterval = stepInterval;
+        _depth = depth;
+        _adamLr = (float)adamLearningRate;
+        _tuned = [.. tuned];
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public int StepInterval { get; }
+
+    /// <inheritdoc />
+    public bool UsesValidation => true;
+
+    /// <summary>The last hypergradient with respect to φ, per hyperparameter (host copy; scalars or per-weight sums), for tests and logs.</summary>
+    public Dictionary<HyperparameterKind, float[]> LastHypergradient { get; } = [];
+
+    /// <inheritdoc />
+    public void BeforeUpdate(TrainingState state)
+    {
+        if ((state.WeightStep + 1) % StepInterval != 0)
+        {
+            return;
+        }
+
+        var b = state.Backend;
+        int n = state.Model.ParameterCount;
+        _previousWeights ??= b.Allocate(n);
+        _previousVelocity ??= b.Allocate(n);
+        b.Copy(state.Weights, _previousWeights);
+        b.Copy(state.Velocity, _previousVelocity);
+    }
+
+    /// <inheritdoc />
+    public void Step(TrainingState state)
+    {
+        var b = state.Backend;
+        var h = state.Hyperparameters;
+        int n = state.Model.ParameterCount;
+        _v ??= b.Allocate(n);
+        _p ??= b.Allocate(n);
+        _scaled ??= b.Allocate(n);
+        _hv ??= b.Allocate(n);
+        _scratch ??= b.Allocate(n);
+        var sampler = state.ValidationSampler ?? throw new InvalidOperationException($"{Name} needs a validation split");
+
+        // v₀ = ∇L_val(w_t) on a validation batch.
+        var vb = sampler.Next();
+        state.ValidationExecutor.SetBatch(vb.Inputs, vb.Targets, vb.Count);
+        state.ValidationExecutor.Forward(state.Weights);
+        state.ValidationExecutor.Backward(_v);
+        b.Copy(_v, _p);
+
+        // Neumann terms with H at w_{t−1} on the interval's last training batch.
+        var train = state.TrainingExecutor;
+        var last = state.LastBatch ?? throw new InvalidOperationException("no training batch yet");
+        train.SetBatch(last.Inputs, last.Targets, last.Count);
+        train.Forward(_previousWeights!);
+        for (int j = 1; j < _depth; j++)
+        {
+            ScaleByLearningRate(b, h, _v, _scaled);
+            train.HessianVectorProduct(_scaled, _hv);
+            b.Axpy(h.WeightDecay.Scalar, _scaled, _hv);
+            b.Axpy(-1f, _hv, _v);
+            b.Axpy(1f, _v, _p);
+        }
+
+        _adamStep++;
+        foreach (var hp in h.All)
+        {
+            if (!_tuned.Contains(hp.Kind))
+            {
+                continue;
+            }
+
+            var (grad, _, _) = AdamState(b, hp);
+            // ∂u/∂λ: η ← b_t; ξ ← η⊙w_{t−1}; μ ← η⊙b_{t−1}; hypergradient = −pᵀ∂u/∂λ.
+            DeviceBuffer direction = hp.Kind switch
+            {
+                HyperparameterKind.LearningRate => state.Velocity,
+                HyperparameterKind.WeightDecay => _previousWeights!,
+                _ => _previousVelocity!,
+            };
+            if (hp.Kind == HyperparameterKind.LearningRate)
+            {
+                b.Multiply(_p, direction, _scratch);
+            }
+            else
+            {
+                ScaleByLearningRate(b, h, direction, _scratch);
+                b.Multiply(_p, _scratch, _scratch);
+            }
+
+            if (hp.PerWeight)
+            {
+                hp.TransformDerivative(grad);
+                b.Multiply(grad, _scratch, grad);
+                b.Scale(-1f, grad);
+            }
+            else
+            {
+                var derivative = new float[1];
+                hp.TransformDerivative(grad);
+                b.Download(grad, derivative);
+                float value = (float)(-b.Sum(_scratch) * derivative[0]);
+                b.Upload([value], grad);
+            }
+
+            var host = new float[grad.Length];
+            b.Download(grad, host);
+            LastHypergradient[hp.Kind] = host;
+        }
+
+        // Only once every hypergradient is computed at the same λ do the hyperparameters move.
+        foreach (var hp in h.All)
+        {
+            if (_tuned.Contains(hp.Kind))
+            {
+                var (grad, m, v) = _adam[hp.Kind];
+                b.AdamStep(hp.Phi, grad, m, v, _adamLr, 0.9f, 0.999f, 1e-8f, _adamStep);
+                hp.Refresh();
+            }
+        }
+    }
+
+    private static void ScaleByLearningRate(IBackend b, HyperparameterSet h, DeviceBuffer x, DeviceBuffer result)
+    {
+        if (h.LearningRate.PerWeight)
+        {
+            b.Multiply(h.LearningRate.Value, x, result);
+        }
+        else
+        {
+            b.Copy(x, result);
+            b.Scale(h.LearningRate.Scalar, result);
+        }
+    }
+
+    private (DeviceBuffer Grad, DeviceBuffer M, DeviceBuffer V) AdamState(IBackend b, Hyperparameter hp)
+    {
+        if (!_adam.TryGetValue(hp.Kind, out var s))
+        {
+            s = (b.Allocate(hp.Phi.Length), b.Allocate(hp.Phi.Length), b.Allocate(hp.Phi.Length));
+            _adam[hp.Kind] = s;
+        }
+
+        return s;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var buffer in new[] { _previousWeights, _previousVelocity, _v, _p, _scaled, _hv, _scratch })
+        {
+            buffer?.Dispose();
+        }
+
+        foreach (var (g, m, v) in _adam.Values)
+        {
+            g.Dispose();
+            m.Dispose();
+            v.Dispose();
+        }
+    }
+}
