@@ -9,6 +9,7 @@ public static class HyperOptimiserFactory
     public static IHyperOptimiser Create(TrainingConfig config) => config.Algorithm switch
     {
         "random" => new RandomHyperOptimiser(config.NetworkWeightSteps),
+        "baydin" => new BaydinHyperOptimiser(),
         "lorraine" => Neumann(config, HyperparameterKind.WeightDecay),
         "ours-wd-lr" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate),
         "ours-wd-lr-m" or "ours-wd-hdlr-m" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate, HyperparameterKind.Momentum),
