@@ -10,6 +10,7 @@ public static class HyperOptimiserFactory
     {
         "random" => new RandomHyperOptimiser(config.NetworkWeightSteps),
         "baydin" => new BaydinHyperOptimiser(),
+        "diff-through-opt" => new DiffThroughOptHyperOptimiser(config.NetworkWeightSteps, config.HyperparameterRollbackDistance, config.HyperLr),
         "lorraine" => Neumann(config, HyperparameterKind.WeightDecay),
         "ours-wd-lr" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate),
         "ours-wd-lr-m" or "ours-wd-hdlr-m" => Neumann(config, HyperparameterKind.WeightDecay, HyperparameterKind.LearningRate, HyperparameterKind.Momentum),
