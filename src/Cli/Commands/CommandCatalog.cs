@@ -13,5 +13,7 @@ internal static class CommandCatalog
         DataCommand.Create(),
         ExportCommand.Create(),
         InferCommand.Create(),
+        SweepCommand.Create(),
+        ReportCommand.Create(),
     ];
 }

@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using OnePass.Training.Configuration;
+
+namespace OnePass.Cli.Commands;
+
+/// <summary>
+/// `onepass sweep`: N random initial hyperparameter sets from the paper's ranges, every algorithm from each,
+/// run as `onepass train` child processes (P at once). Finished runs (summary.json present) are skipped, so a
+/// killed sweep resumes; `--shard i/n` runs every n-th run for array jobs across machines.
+/// </summary>
+internal static class SweepCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "Base YAML configuration", Required = true };
+        var algorithms = new Option<string>("--algorithms") { Description = "Comma-separated algorithms", Required = true };
+        var inits = new Option<int>("--inits") { Description = "Number of random initialisations", DefaultValueFactory = _ => 20 };
+        var seed = new Option<int>("--seed") { Description = "Seed for drawing the initialisations", DefaultValueFactory = _ => 0 };
+        var parallel = new Option<int>("--parallel") { Description = "Runs at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shard = new Option<string?>("--shard") { Description = "i/n: run only runs whose index modulo n is i" };
+        var outDir = new Option<string>("--out") { Description = "Sweep folder (DIR/<algorithm>/init-<k>/)", Required = true };
+        var set = new Option<string[]>("--set") { Description = "Configuration override passed to every run (repeatable)" };
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("sweep", "Run several algorithms from the same random initial hyperparameters") { config, algorithms, inits, seed, parallel, shard, outDir, set, dataDir };
+        command.SetAction(parse => CliAction.Run(token =>
+        {
+            string configPath = parse.GetValue(config)!;
+            var overrides = parse.GetValue(set) ?? [];
+            var baseConfig = TrainingConfig.Load(configPath, overrides);
+            string[] algs = parse.GetValue(algorithms)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            foreach (string a in algs)
+            {
+                var probe = baseConfig.Clone();
+                probe.Algorithm = a;
+                probe.Validate();
+            }
+
+            int n = parse.GetValue(inits);
+            int p = parse.GetValue(parallel);
+            if (n < 1 || p < 1)
+            {
+                throw new UserInputException("--inits and --parallel must be positive");
+            }
+
+            var (shardIndex, shardCount) = ParseShard(parse.GetValue(shard));
+            var inv = CultureInfo.InvariantCulture;
+            var random = new Random(parse.GetValue(seed));
+            var initialisations = Enumerable.Range(0, n).Select(_ =>
+            {
+                double lr = -6 + (5 * random.NextDouble()), wd = -7 + (5 * random.NextDouble());
+                double mu = Math.Clamp(random.NextDouble(), 1e-6, 1 - 1e-6);
+                return (Lr: lr, Wd: wd, Momentum: Math.Log(mu / (1 - mu)));
+            }).ToArray();
+            string root = parse.GetValue(outDir)!;
+            var runs = new List<(string Algorithm, int Init, string Dir)>();
+            int index = 0;
+            for (int k = 0; k < n; k++)
+            {
+                foreach (string a in algs)
+                {
+                    if (index++ % shardCount == shardIndex)
+                    {
+                        runs.Add((a, k, Path.Combine(root, a, $"init-{k}")));
+                    }
+                }
+            }
+
+            var pending = runs.Where(r => !File.Exists(Path.Combine(r.Dir, "summary.json"))).ToList();
+            Console.WriteLine($"sweep: {runs.Count} runs in this shard, {runs.Count - pending.Count} already finished, {pending.Count} to run, {p} at once");
+            int done = 0, failed = 0;
+            Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = p, CancellationToken = token }, run =>
+            {
+                var init = initialisations[run.Init];
+                var args = new List<string>
+                {
+                    "train", "--config", configPath, "--out", run.Dir, "--seed", run.Init.ToString(inv), "--backend", "cpu",
+                    "--set", $"algorithm={run.Algorithm}", "--set", $"lr={init.Lr.ToString("R", inv)}",
+                    "--set", $"weight_decay={init.Wd.ToString("R", inv)}", "--set", $"momentum={init.Momentum.ToString("R", inv)}",
+                };
+                foreach (string o in overrides)
+                {
+                    args.AddRange(["--set", o]);
+                }
+
+                if (parse.GetValue(dataDir) is { } d)
+                {
+                    args.AddRange(["--data-dir", d]);
+                }
+
+                Directory.CreateDirectory(run.Dir);
+                var clock = Stopwatch.StartNew();
+                int exit = RunChild(args, Path.Combine(run.Dir, "log.txt"), token);
+                int finished = Interlocked.Increment(ref done);
+                if (exit is not (0 or 3))
+                {
+                    Interlocked.Increment(ref failed);
+                }
+
+                Console.WriteLine($"[{finished}/{pending.Count}] {run.Algorithm} init-{run.Init}: exit {exit} in {clock.Elapsed.TotalSeconds:F1} s");
+            });
+            Console.WriteLine($"sweep finished: {done} runs, {failed} failed (see their log.txt); summarise with `onepass report {root}`");
+            return failed == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static (int Index, int Count) ParseShard(string? text)
+    {
+        if (text is null)
+        {
+            return (0, 1);
+        }
+
+        string[] parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && n > 0 && i >= 0 && i < n)
+        {
+            return (i, n);
+        }
+
+        throw new UserInputException($"--shard '{text}': expected i/n with 0 <= i < n");
+    }
+
+    // Runs `onepass` again as a child process (apphost, or `dotnet onepass.dll` when started that way).
+    private static int RunChild(List<string> args, string logPath, CancellationToken token)
+    {
+        string process = Environment.ProcessPath ?? "dotnet";
+        var info = new ProcessStartInfo(process) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        }
+
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var child = Process.Start(info)!;
+        using var registration = token.Register(() => child.Kill(entireProcessTree: true));
+        var stdout = child.StandardOutput.ReadToEndAsync(token);
+        var stderr = child.StandardError.ReadToEndAsync(token);
+        child.WaitForExit();
+        File.WriteAllText(logPath, stdout.Result + stderr.Result);
+        return child.ExitCode;
+    }
+}
