@@ -122,7 +122,7 @@ public sealed class TrainCliTests
         var r = OnePassProcess.Run("bench", "--layers", "20,10,3", "--batch", "8", "--seconds", "0.05", "--json", "--backend", "cpu");
         Assert.True(r.ExitCode == 0, r.StdErr);
         using var doc = JsonDocument.Parse(r.StdOut);
-        foreach (string key in new[] { "gradient_ms", "hvp_ms", "train_step_ms", "hvp_over_gradient" })
+        foreach (string key in new[] { "gradient_ms", "hvp_ms", "train_step_ms", "hvp_over_gradient", "hyper_step_ms" })
         {
             Assert.True(doc.RootElement.GetProperty(key).GetDouble() > 0, key);
         }

@@ -45,7 +45,7 @@ public sealed class TrainingState
     public BatchSampler? ValidationSampler { get; init; }
 
     /// <summary>The batch of the last weight step.</summary>
-    public Batch? LastBatch { get; internal set; }
+    public Batch? LastBatch { get; set; }
 
     /// <summary>Weight steps taken so far.</summary>
     public long WeightStep { get; internal set; }
