@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using OnePass.Training.Checking;
+using OnePass.Training.Configuration;
+using OnePass.Training.Training;
 using OnePass.Training.Graphs;
 using OnePass.Training.Optimisation;
 using OnePass.Training.Tensors;
@@ -19,10 +21,19 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var backend = CommonOptions.Backend();
-        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend };
+        var algorithms = new Option<string?>("--algorithm") { Description = "Instead: time a short training run per algorithm (comma-separated) and print each relative to random" };
+        var config = new Option<string>("--config") { Description = "With --algorithm: the configuration to train", DefaultValueFactory = _ => "configs/fashion-mnist.yaml" };
+        var steps = new Option<int>("--steps") { Description = "With --algorithm: hyperparameter steps per run", DefaultValueFactory = _ => 100 };
+        var dataDir = CommonOptions.DataDir();
+        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, steps, dataDir };
         model.AddTo(command);
         command.SetAction(parse => CliAction.Run(_ =>
         {
+            if (parse.GetValue(algorithms) is { } algs)
+            {
+                return CompareAlgorithms(algs, parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(dataDir), parse.GetValue(backend)!, parse.GetValue(json));
+            }
+
             var m = model.Build(parse);
             int rows = parse.GetValue(batch);
             if (rows <= 0)
@@ -49,6 +60,56 @@ internal static class BenchCommand
             return 0;
         }));
         return command;
+    }
+
+    // Wall time of the weight and hyperparameter steps (no evaluation, no files) of one short run per algorithm.
+    private static int CompareAlgorithms(string list, string configPath, int steps, string? dataDir, string backendChoice, bool json)
+    {
+        var baseConfig = TrainingConfig.Load(configPath, [$"hyperparameter_steps={steps}", $"log_every={steps}"]);
+        var data = DataSetLoader.Load(baseConfig, dataDir);
+        using var b = CommonOptions.CreateBackend(backendChoice);
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        if (!names.Contains("random"))
+        {
+            names.Insert(0, "random");
+        }
+
+        // Warm-up (JIT, allocator, caches) so that the first algorithm timed is not charged for it.
+        foreach (string name in names)
+        {
+            var warm = baseConfig.Clone();
+            warm.Algorithm = name;
+            warm.HyperparameterSteps = Math.Max(1, steps / 10);
+            warm.LogEvery = warm.HyperparameterSteps;
+            using var warmOptimiser = HyperOptimiserFactory.Create(warm);
+            new Trainer(warm, data, b, null).Run(warmOptimiser);
+        }
+
+        var seconds = new Dictionary<string, double>();
+        foreach (string name in names)
+        {
+            var cfg = baseConfig.Clone();
+            cfg.Algorithm = name;
+            cfg.Validate();
+            using var optimiser = HyperOptimiserFactory.Create(cfg);
+            seconds[name] = new Trainer(cfg, data, b, null).Run(optimiser).TrainSeconds;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(names.ToDictionary(n => n, n => new { train_seconds = seconds[n], relative_to_random = seconds[n] / seconds["random"] })));
+        }
+        else
+        {
+            Console.WriteLine($"{data.Name}, {steps} x {baseConfig.NetworkWeightSteps} weight steps, depth {baseConfig.HyperparameterRollbackDistance}, {b.Description}");
+            foreach (string name in names)
+            {
+                Console.WriteLine($"  {name,-18} {seconds[name].ToString("F3", inv)} s  {(seconds[name] / seconds["random"]).ToString("F2", inv)}x random");
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>Median milliseconds of each operation, and the HVP/gradient ratio.</summary>
