@@ -193,14 +193,24 @@ public static class OnnxExporter
 
         foreach (var (k, v) in header.Hyperparameters)
         {
-            metadata[$"hyperparameter.{k}"] = v.ToString("R", inv);
+            metadata[$"hyperparameter.{k}"] = Shortest(v);
         }
 
         foreach (var (k, v) in header.Metrics)
         {
-            metadata[$"metric.{k}"] = v.ToString("R", inv);
+            metadata[$"metric.{k}"] = Shortest(v);
         }
 
         return metadata;
+    }
+
+    // Values trained in float32 reach the header widened to double (0.1f → 0.10000000149011612); print those as
+    // the float they were, anything else in full.
+    private static string Shortest(double value)
+    {
+        float single = (float)value;
+        return (double)single == value && float.IsFinite(single)
+            ? single.ToString("R", CultureInfo.InvariantCulture)
+            : value.ToString("R", CultureInfo.InvariantCulture);
     }
 }

@@ -18,7 +18,7 @@ public sealed class ExportMetadataTests
     {
         var header = TestHeaders.Create([5, 4, 3], "cross-entropy", "tanh", new Random(4)) with
         {
-            Hyperparameters = new() { ["lr.mean"] = 0.01, ["lr.median"] = 0.009, ["lr.min"] = 1e-4, ["lr.max"] = 0.2, ["momentum"] = 0.9 },
+            Hyperparameters = new() { ["lr.mean"] = 0.01, ["lr.median"] = 0.009, ["lr.min"] = 1e-4, ["lr.max"] = 0.2, ["momentum"] = 0.9, ["weight_decay"] = (double)1e-5f },
             Metrics = new() { ["test_loss"] = 0.4, ["test_accuracy"] = 0.875 },
         };
         using var dir = new TempDirectory();
@@ -38,6 +38,7 @@ public sealed class ExportMetadataTests
         Assert.Equal("0.0001", m["hyperparameter.lr.min"]);
         Assert.Equal("0.2", m["hyperparameter.lr.max"]);
         Assert.Equal("0.9", m["hyperparameter.momentum"]);
+        Assert.Equal("1E-05", m["hyperparameter.weight_decay"]);
         Assert.Equal("0.875", m["metric.test_accuracy"]);
         Assert.Equal("0.4", m["metric.test_loss"]);
         Assert.Equal("5", m["input_width"]);
