@@ -80,8 +80,11 @@ Task("Export").IsDependentOn("Build").Does(() =>
 Task("Infer").IsDependentOn("Build").Does(() =>
 {
     // Scores the data set's test split through ONNX Runtime, beside the engine's own figure from summary.json.
-    var dataset = System.Text.RegularExpressions.Regex.Match(System.IO.File.ReadAllText(config), @"(?m)^dataset:\s*(\S+)").Groups[1].Value;
-    Onepass($"infer --model {runDir}/model.onnx --test-set {dataset} --run {runDir}" + DataDirOption());
+    // Prints accuracy (or MSE) and loss from both, so a mismatch between engine and export shows at once.
+    var dataset = System.Text.RegularExpressions.Regex.Match(System.IO.File.ReadAllText(config), @"(?m)^dataset:\s*[""']?([\w.-]+)").Groups[1].Value;
+    if (string.IsNullOrEmpty(dataset)) throw new Exception($"{config}: no top-level 'dataset:' key, so the test split to score is unknown");
+    var provider = backend == "cpu" ? "cpu" : "auto";
+    Onepass($"infer --model {runDir}/model.onnx --test-set {dataset} --run {runDir} --provider {provider}" + DataDirOption());
 });
 
 // The main job: train on the configuration, export the model to ONNX, score the test set through ONNX Runtime.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OnePass.Export.Onnx;
 using OnePass.Training.Checkpoints;
+using OnePass.Training.Data;
 using OnePass.Training.Graphs;
 using OnePass.Training.Models;
 
@@ -37,25 +38,39 @@ public static class OnnxExporter
         return Export(model, checkpoint.Weights, checkpoint.Header);
     }
 
-    /// <summary>Exports <paramref name="model"/> with <paramref name="weights"/> and the facts in <paramref name="header"/>.</summary>
+    /// <summary>
+    /// Exports <paramref name="model"/> with <paramref name="weights"/> and the facts in <paramref name="header"/>.
+    /// Throws <see cref="ArgumentException"/> when the weights or the normalisation do not fit the model, and
+    /// <see cref="NotSupportedException"/> naming the op when an op on the inference path has no ONNX mapping.
+    /// </summary>
     public static ModelProto Export(Model model, float[] weights, CheckpointHeader header)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(header);
+        Validate(model, weights, header);
         var builder = new OnnxGraphBuilder("onepass");
         int inputs = model.InputWidth, outputs = model.OutputWidth;
-        string raw = builder.AddInput(InputName, [null, inputs], "raw features (Fashion-MNIST: pixel values 0-255)");
+        string raw = builder.AddInput(InputName, [null, inputs], $"{InputDescription(header.DataSet, inputs)}, one example per row");
         string mean = builder.AddInitializer("input_mean", [inputs], header.InputMean);
         string std = builder.AddInitializer("input_std", [inputs], header.InputStd);
+
+        // Sub then Div (not Mul by 1/std) so the graph normalises exactly as the engine's data loader does.
         string centred = builder.AddNode("Sub", [raw, mean]);
         string normalised = builder.AddNode("Div", [centred, std]);
 
         var names = new Dictionary<Value, string> { [model.Input] = normalised };
+        var emitter = new OnnxEmitter(builder);
+        var path = InferencePath(model);
         foreach (var p in model.Parameters)
         {
-            names[p.Value] = builder.AddInitializer(p.Name, p.Shape, weights.AsSpan(p.Offset, p.Length));
+            if (path.Any(n => n.Inputs.Contains(p.Value)))
+            {
+                names[p.Value] = builder.AddInitializer(p.Name, p.Shape, weights.AsSpan(p.Offset, p.Length));
+            }
         }
 
-        var emitter = new OnnxEmitter(builder);
-        foreach (var node in InferencePath(model))
+        foreach (var node in path)
         {
             names[node.Output] = node.Op.ToOnnx(emitter, node.Inputs.Select(i => names[i]).ToArray());
         }
@@ -67,7 +82,7 @@ public static class OnnxExporter
             string logits = builder.AddNode("Identity", [output], LogitsName);
             builder.AddNode("Softmax", [logits], ProbabilitiesName, OnnxAttribute.Int("axis", 1));
             builder.AddOutput(LogitsName, [null, outputs], "class scores before softmax");
-            builder.AddOutput(ProbabilitiesName, [null, outputs], "class probabilities");
+            builder.AddOutput(ProbabilitiesName, [null, outputs], "class probabilities (softmax of the logits)");
         }
         else
         {
@@ -78,9 +93,52 @@ public static class OnnxExporter
             builder.AddOutput(PredictionName, [null, outputs], "prediction in the original target units");
         }
 
-        string what = classifier ? "class logits and probabilities" : "predictions in the original target units";
-        string doc = $"OnePass {model.Description} trained on {header.DataSet} with {header.Algorithm}: takes raw features, outputs {what}.";
-        return OnnxModelFactory.CreateModel(builder, doc, Metadata(model, header));
+        return OnnxModelFactory.CreateModel(builder, DocString(model, header), Metadata(model, header));
+    }
+
+    /// <summary>
+    /// What the raw input of a model trained on <paramref name="dataSet"/> holds, e.g. "raw pixel values 0-255"
+    /// for Fashion-MNIST; used in the model's doc strings.
+    /// </summary>
+    public static string InputDescription(string dataSet, int width) => dataSet switch
+    {
+        FashionMnist.Name => $"raw pixel values 0-255 ({width} per image, row-major 28×28)",
+        _ => $"{width} raw (unnormalised) features",
+    };
+
+    private static string DocString(Model model, CheckpointHeader header)
+    {
+        string what = model.LossKind == LossKind.CrossEntropy ? "class logits and probabilities" : "predictions in the original target units";
+        string dataSet = string.IsNullOrEmpty(header.DataSet) ? "an unnamed data set" : header.DataSet;
+        string algorithm = string.IsNullOrEmpty(header.Algorithm) ? string.Empty : $" with {header.Algorithm}";
+        return $"OnePass {model.Description} trained on {dataSet}{algorithm}: input {InputDescription(header.DataSet, model.InputWidth)}, outputs {what}.";
+    }
+
+    private static void Validate(Model model, float[] weights, CheckpointHeader header)
+    {
+        if (weights.Length != model.ParameterCount)
+        {
+            throw new ArgumentException($"{model.Description} has {model.ParameterCount} weights, {weights.Length} were given");
+        }
+
+        if (header.InputMean.Length != model.InputWidth || header.InputStd.Length != model.InputWidth)
+        {
+            throw new ArgumentException(
+                $"{model.Description} takes {model.InputWidth} features but the input normalisation has {header.InputMean.Length} means and {header.InputStd.Length} standard deviations");
+        }
+
+        for (int i = 0; i < header.InputStd.Length; i++)
+        {
+            if (!(header.InputStd[i] > 0) || !float.IsFinite(header.InputStd[i]) || !float.IsFinite(header.InputMean[i]))
+            {
+                throw new ArgumentException($"input normalisation of feature {i} is mean {header.InputMean[i]}, std {header.InputStd[i]}: expected a finite mean and a positive finite std");
+            }
+        }
+
+        if (model.LossKind != LossKind.CrossEntropy && (!(header.TargetStd > 0) || !float.IsFinite(header.TargetStd) || !float.IsFinite(header.TargetMean)))
+        {
+            throw new ArgumentException($"target scaling is mean {header.TargetMean}, std {header.TargetStd}: expected a finite mean and a positive finite std");
+        }
     }
 
     // Nodes the prediction depends on, in graph order (the loss and anything only it needs are left out).
@@ -123,17 +181,36 @@ public static class OnnxExporter
             ["seed"] = header.Seed.ToString(inv),
             ["config_sha256"] = header.ConfigSha256,
             ["checkpoint_format"] = Checkpoint.FormatVersion.ToString(inv),
+            ["input_width"] = model.InputWidth.ToString(inv),
+            ["output_width"] = model.OutputWidth.ToString(inv),
         };
+        if (model.LossKind != LossKind.CrossEntropy)
+        {
+            // Lets a scorer report the loss on normalised targets, the figure training logs as test_loss.
+            metadata["target_mean"] = header.TargetMean.ToString("R", inv);
+            metadata["target_std"] = header.TargetStd.ToString("R", inv);
+        }
+
         foreach (var (k, v) in header.Hyperparameters)
         {
-            metadata[$"hyperparameter.{k}"] = v.ToString("R", inv);
+            metadata[$"hyperparameter.{k}"] = Shortest(v);
         }
 
         foreach (var (k, v) in header.Metrics)
         {
-            metadata[$"metric.{k}"] = v.ToString("R", inv);
+            metadata[$"metric.{k}"] = Shortest(v);
         }
 
         return metadata;
+    }
+
+    // Values trained in float32 reach the header widened to double (0.1f → 0.10000000149011612); print those as
+    // the float they were, anything else in full.
+    private static string Shortest(double value)
+    {
+        float single = (float)value;
+        return (double)single == value && float.IsFinite(single)
+            ? single.ToString("R", CultureInfo.InvariantCulture)
+            : value.ToString("R", CultureInfo.InvariantCulture);
     }
 }

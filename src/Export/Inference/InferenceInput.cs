@@ -160,7 +160,7 @@ public static class InferenceInput
 
     private static TextReader OpenText(string path) => new StreamReader(OpenMaybeGzip(path));
 
-    private static Stream OpenMaybeGzip(string path)
+    internal static Stream OpenMaybeGzip(string path)
     {
         FileStream file;
         try

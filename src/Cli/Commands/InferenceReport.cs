@@ -1,0 +1,79 @@
+using System.Globalization;
+using OnePass.Export;
+
+namespace OnePass.Cli.Commands;
+
+/// <summary>
+/// Prints ONNX Runtime's scores on labelled rows beside the engine's own figures from the run's summary.json:
+/// accuracy and cross-entropy for classifiers; MSE in original units and on normalised targets (the loss
+/// training reports) for regression.
+/// </summary>
+internal static class InferenceReport
+{
+    public static void Print(
+        IReadOnlyDictionary<string, float[]> outputs,
+        int rows,
+        InferenceBatch truth,
+        string truthSource,
+        IReadOnlyDictionary<string, string> metadata,
+        string providerName,
+        string? runDir)
+    {
+        var engine = runDir is null ? null : EngineTestFigures.TryRead(runDir);
+        var lines = new List<(string Name, string Onnx, string Engine)>();
+        try
+        {
+            if (outputs.TryGetValue(OnnxExporter.LogitsName, out var logits))
+            {
+                if (truth.Width != 1 || truth.Rows != rows)
+                {
+                    throw new UserInputException($"{truthSource}: {truth.Rows} rows of {truth.Width} labels for {rows} input rows; expected one class index per row");
+                }
+
+                int classes = logits.Length / Math.Max(rows, 1);
+                lines.Add(("accuracy", Percent(PredictionScoring.Accuracy(logits, truth.Data, classes)), Percent(engine?.TestAccuracy)));
+                lines.Add(("loss (cross-entropy)", Number(PredictionScoring.CrossEntropy(logits, truth.Data, classes)), Number(engine?.TestLoss)));
+            }
+            else if (outputs.TryGetValue(OnnxExporter.PredictionName, out var predictions))
+            {
+                if (truth.Data.Length != predictions.Length)
+                {
+                    throw new UserInputException(
+                        $"{truthSource}: {truth.Rows} rows of {truth.Width} targets for {rows} predictions of {predictions.Length / Math.Max(rows, 1)} values each");
+                }
+
+                lines.Add(("MSE (original units)", Number(PredictionScoring.MeanSquaredError(predictions, truth.Data)), "-"));
+                if (metadata.TryGetValue("target_std", out string? stdText)
+                    && double.TryParse(stdText, NumberStyles.Float, CultureInfo.InvariantCulture, out double std) && std > 0)
+                {
+                    lines.Add(("loss (MSE, normalised targets)", Number(PredictionScoring.MeanSquaredError(predictions, truth.Data, std)), Number(engine?.TestLoss)));
+                }
+            }
+            else
+            {
+                throw new UserInputException($"the model has neither a '{OnnxExporter.LogitsName}' nor a '{OnnxExporter.PredictionName}' output, so it cannot be scored");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserInputException($"{truthSource}: {e.Message}");
+        }
+
+        string title = $"scores on {rows.ToString("N0", CultureInfo.InvariantCulture)} rows";
+        string onnxHeader = $"ONNX Runtime ({providerName})";
+        string engineHeader = engine is null ? string.Empty : "engine (summary.json)";
+        int nameWidth = Math.Max(title.Length, lines.Max(l => l.Name.Length + 2)) + 3;
+        int onnxWidth = Math.Max(onnxHeader.Length, lines.Max(l => l.Onnx.Length)) + 3;
+        Console.WriteLine($"{title.PadRight(nameWidth)}{onnxHeader.PadRight(onnxWidth)}{engineHeader}".TrimEnd());
+        foreach (var (name, onnx, engineValue) in lines)
+        {
+            Console.WriteLine($"  {name}".PadRight(nameWidth) + (engine is null ? onnx : onnx.PadRight(onnxWidth) + engineValue));
+        }
+    }
+
+    private static string Percent(double? value) =>
+        value is { } v && double.IsFinite(v) ? (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+
+    private static string Number(double? value) =>
+        value is { } v ? v.ToString("F6", CultureInfo.InvariantCulture) : "-";
+}

@@ -1,0 +1,49 @@
+using OnePass.Export;
+using OnePass.Training.Configuration;
+using OnePass.Training.Data;
+using OnePass.Training.Training;
+
+namespace OnePass.Cli.Commands;
+
+/// <summary>A data set's test split as raw rows (what an exported model takes) and its labels in original units.</summary>
+internal static class TestSetRows
+{
+    public static (InferenceBatch Rows, InferenceBatch Labels) Read(string name, string? dataDir)
+    {
+        if (name == FashionMnist.Name)
+        {
+            // The IDX files themselves: exact pixel values 0..255, no round trip through normalisation.
+            string dir = FashionMnistLocator.Resolve(dataDir);
+            var images = InferenceInput.ReadIdxImages(Find(dir, FashionMnist.TestImagesFile));
+            var labels = InferenceLabels.Read(Find(dir, FashionMnist.TestLabelsFile));
+            if (labels.Rows != images.Rows)
+            {
+                throw new UserInputException($"{dir}: {images.Rows} test images but {labels.Rows} test labels");
+            }
+
+            return (images, labels);
+        }
+
+        var config = new TrainingConfig { DataSet = name };
+        config.Validate();
+        var data = DataSetLoader.Load(config, dataDir);
+        var test = data.Test;
+        var norm = data.Normalisation;
+
+        // DataSet keeps normalised values; undo the normalisation to get the raw rows the model is served.
+        var raw = new float[test.Inputs.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            int f = i % test.InputWidth;
+            raw[i] = (test.Inputs[i] * norm.InputStd[f]) + norm.InputMean[f];
+        }
+
+        var targets = data.Task == TaskKind.Regression
+            ? Array.ConvertAll(test.Targets, norm.DenormaliseTarget)
+            : (float[])test.Targets.Clone();
+        return (new InferenceBatch(raw, test.Count, test.InputWidth), new InferenceBatch(targets, test.Count, test.TargetWidth));
+    }
+
+    private static string Find(string dir, string file) =>
+        FashionMnist.FindFile(dir, file) ?? throw new UserInputException($"{Path.Combine(dir, file)} (or .gz) does not exist");
+}
