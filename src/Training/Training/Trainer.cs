@@ -166,7 +166,7 @@ public sealed class Trainer
         var final = failure is null ? latest : new SplitMetrics(new EvaluationResult(double.NaN, null), null, new EvaluationResult(double.NaN, null));
         var summary = new TrainingSummary
         {
-            DataSet = _data.Name, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description,
+            DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description,
             WeightSteps = step, HyperparameterSteps = state.HyperStep, WallSeconds = wall.Elapsed.TotalSeconds, TrainSeconds = trainClock.Elapsed.TotalSeconds,
             Initial = initial.ToSummary(), Final = final.ToSummary(), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
             Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(),
@@ -199,7 +199,7 @@ public sealed class Trainer
         var header = new CheckpointHeader
         {
             OnePassVersion = typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
-            DataSet = _data.Name,
+            DataSet = _config.DataSet,
             Task = _data.Task == TaskKind.Classification ? "classification" : "regression",
             LayerSizes = _config.LayerSizes,
             Activation = _config.Activation,
