@@ -36,6 +36,8 @@ public sealed class SweepCliTests
         // Both algorithms started from the same initial hyperparameters.
         string Init(string a) => File.ReadAllText(Path.Combine(sweep, a, "init-1", "config.yaml")).Split('\n').First(l => l.StartsWith("lr:", StringComparison.Ordinal));
         Assert.Equal(Init("random"), Init("ours-wd-lr-m"));
+        Assert.True(File.Exists(Path.Combine(sweep, "random", "init-0", "losses.png")), "run plots missing");
+        Assert.True(File.Exists(Path.Combine(sweep, "random", "init-0", "hyperparameters.png")), "hyperparameter plot missing");
 
         var report = OnePassProcess.Run("report", sweep);
         Assert.True(report.ExitCode == 0, report.StdErr);

@@ -174,6 +174,16 @@ public sealed class Trainer
         if (_outDir is not null)
         {
             AtomicFile.WriteAllText(Path.Combine(_outDir, "summary.json"), JsonSerializer.Serialize(summary, JsonOptions));
+            metrics?.Dispose();
+            try
+            {
+                Reporting.RunPlots.Write(Path.Combine(_outDir, "metrics.csv"));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Plots are a convenience: a missing native graphics library must not fail a finished run.
+                Console.Error.WriteLine($"onepass: warning: plots not written ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")})");
+            }
         }
 
         return summary;
