@@ -44,6 +44,7 @@ public sealed class SweepCliTests
         Assert.Contains("| ours-wd-lr-m | 2 |", report.StdOut);
         Assert.Contains("| random | 2 |", report.StdOut);
         Assert.True(File.Exists(Path.Combine(sweep, "report.csv")));
+        Assert.True(File.Exists(Path.Combine(sweep, "report.png")), "box plot missing");
         Assert.Equal(3, File.ReadAllLines(Path.Combine(sweep, "report.csv")).Length);
     }
 }

@@ -51,10 +51,21 @@ internal static class ReportCommand
                 csv.AppendLine(inv, $"{group.Key},{group.Count()},{group.Count() - ok.Count},{med:R},{q1:R},{q3:R},{(accs.Length > 0 ? acc.ToString("R", inv) : "")},{wall:R}");
             }
 
+            var groups = rows.GroupBy(r => r.Algorithm).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => (g.Key, g.Select(r => r.Loss).ToArray())).ToList();
+            try
+            {
+                OnePass.Training.Reporting.BoxPlot.Write(Path.Combine(root, "report.png"), groups, "final test loss");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Console.Error.WriteLine($"onepass: warning: report.png not written ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")})");
+            }
+
             File.WriteAllText(Path.Combine(root, "report.md"), md.ToString());
             File.WriteAllText(Path.Combine(root, "report.csv"), csv.ToString());
             Console.Write(md.ToString());
-            Console.WriteLine($"written {Path.Combine(root, "report.md")} and report.csv");
+            Console.WriteLine($"written {Path.Combine(root, "report.md")}, report.csv and report.png");
             return 0;
         }));
         return command;
