@@ -127,4 +127,33 @@ public sealed class TrainCliTests
             Assert.True(doc.RootElement.GetProperty(key).GetDouble() > 0, key);
         }
     }
+
+    [RequiresSharedDataFact("energy")]
+    [Trait("Category", "Slow")]
+    public void BenchAlgorithmTimesEachAlgorithmOnceAgainstRandom()
+    {
+        string uci = Path.GetDirectoryName(SharedData.UciDirectory("energy")!)!;
+        var r = OnePassProcess.Run("bench", "--algorithm", "ours-wd-lr-m,ours-wd-lr-m,baydin", "--config", RepoConfig("uci-energy.yaml"),
+            "--data-dir", uci, "--steps", "10", "--repeats", "2", "--json", "--backend", "cpu");
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdErr}");
+        using var doc = JsonDocument.Parse(r.StdOut);
+        var names = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal(new[] { "random", "ours-wd-lr-m", "baydin" }, names);
+        Assert.Equal(1.0, doc.RootElement.GetProperty("random").GetProperty("relative_to_random").GetDouble(), 12);
+        foreach (string name in names)
+        {
+            var e = doc.RootElement.GetProperty(name);
+            Assert.True(e.GetProperty("train_seconds").GetDouble() > 0, name);
+            Assert.Equal(2, e.GetProperty("repeats").GetInt32());
+            Assert.True(e.GetProperty("relative_min").GetDouble() <= e.GetProperty("relative_max").GetDouble(), name);
+        }
+    }
+
+    [Fact]
+    public void BenchAlgorithmRejectsAnUnknownAlgorithmBeforeLoadingData()
+    {
+        var r = OnePassProcess.Run("bench", "--algorithm", "random,adamw", "--config", RepoConfig("uci-energy.yaml"), "--data-dir", OnePassProcess.TempDir());
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("algorithm 'adamw' is not one of", r.StdErr);
+    }
 }

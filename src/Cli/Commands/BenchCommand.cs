@@ -24,14 +24,15 @@ internal static class BenchCommand
         var algorithms = new Option<string?>("--algorithm") { Description = "Instead: time a short training run per algorithm (comma-separated) and print each relative to random" };
         var config = new Option<string>("--config") { Description = "With --algorithm: the configuration to train", DefaultValueFactory = _ => "configs/fashion-mnist.yaml" };
         var steps = new Option<int>("--steps") { Description = "With --algorithm: hyperparameter steps per run", DefaultValueFactory = _ => 100 };
+        var repeats = new Option<int>("--repeats") { Description = "With --algorithm: timed runs per algorithm, interleaved; the median is reported", DefaultValueFactory = _ => 3 };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, steps, dataDir };
+        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, steps, repeats, dataDir };
         model.AddTo(command);
         command.SetAction(parse => CliAction.Run(_ =>
         {
             if (parse.GetValue(algorithms) is { } algs)
             {
-                return CompareAlgorithms(algs, parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(dataDir), parse.GetValue(backend)!, parse.GetValue(json));
+                return CompareAlgorithms(algs, parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(repeats), parse.GetValue(dataDir), parse.GetValue(backend)!, parse.GetValue(json));
             }
 
             var m = model.Build(parse);
@@ -63,16 +64,39 @@ internal static class BenchCommand
     }
 
     // Wall time of the weight and hyperparameter steps (no evaluation, no files) of one short run per algorithm.
-    private static int CompareAlgorithms(string list, string configPath, int steps, string? dataDir, string backendChoice, bool json)
+    // Each algorithm is timed `repeats` times; the rounds are interleaved, and the order within a round rotates,
+    // so that drift in the machine's speed is shared between algorithms instead of charged to whichever ran last.
+    // The ratio to random is taken within each round (same conditions) and its median reported, with its range.
+    private static int CompareAlgorithms(string list, string configPath, int steps, int repeats, string? dataDir, string backendChoice, bool json)
     {
+        if (steps <= 0)
+        {
+            throw new UserInputException($"--steps {steps}: must be positive");
+        }
+
+        if (repeats <= 0)
+        {
+            throw new UserInputException($"--repeats {repeats}: must be positive");
+        }
+
         var baseConfig = TrainingConfig.Load(configPath, [$"hyperparameter_steps={steps}", $"log_every={steps}"]);
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
+        {
+            throw new UserInputException("--algorithm: give at least one algorithm name");
+        }
+
+        names.Remove("random");
+        names.Insert(0, "random");
+        foreach (string name in names)
+        {
+            var probe = baseConfig.Clone();
+            probe.Algorithm = name;
+            probe.Validate();
+        }
+
         var data = DataSetLoader.Load(baseConfig, dataDir);
         using var b = CommonOptions.CreateBackend(backendChoice);
-        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
-        if (!names.Contains("random"))
-        {
-            names.Insert(0, "random");
-        }
 
         // Warm-up (JIT, allocator, caches) so that the first algorithm timed is not charged for it.
         foreach (string name in names)
@@ -85,31 +109,60 @@ internal static class BenchCommand
             new Trainer(warm, data, b, null).Run(warmOptimiser);
         }
 
-        var seconds = new Dictionary<string, double>();
-        foreach (string name in names)
+        var seconds = names.ToDictionary(n => n, _ => new List<double>());
+        var ratios = names.ToDictionary(n => n, _ => new List<double>());
+        for (int round = 0; round < repeats; round++)
         {
-            var cfg = baseConfig.Clone();
-            cfg.Algorithm = name;
-            cfg.Validate();
-            using var optimiser = HyperOptimiserFactory.Create(cfg);
-            seconds[name] = new Trainer(cfg, data, b, null).Run(optimiser).TrainSeconds;
+            var thisRound = new Dictionary<string, double>();
+            for (int k = 0; k < names.Count; k++)
+            {
+                string name = names[(k + round) % names.Count];
+                var cfg = baseConfig.Clone();
+                cfg.Algorithm = name;
+                using var optimiser = HyperOptimiserFactory.Create(cfg);
+                thisRound[name] = new Trainer(cfg, data, b, null).Run(optimiser).TrainSeconds;
+                if (!json)
+                {
+                    Console.Error.WriteLine($"bench: round {round + 1}/{repeats}, {name}: {thisRound[name].ToString("F3", CultureInfo.InvariantCulture)} s");
+                }
+            }
+
+            foreach (string name in names)
+            {
+                seconds[name].Add(thisRound[name]);
+                ratios[name].Add(thisRound[name] / thisRound["random"]);
+            }
         }
 
         var inv = CultureInfo.InvariantCulture;
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(names.ToDictionary(n => n, n => new { train_seconds = seconds[n], relative_to_random = seconds[n] / seconds["random"] })));
+            Console.WriteLine(JsonSerializer.Serialize(names.ToDictionary(n => n, n => new
+            {
+                train_seconds = MedianOf(seconds[n]),
+                relative_to_random = MedianOf(ratios[n]),
+                relative_min = ratios[n].Min(),
+                relative_max = ratios[n].Max(),
+                repeats,
+            })));
         }
         else
         {
-            Console.WriteLine($"{data.Name}, {steps} x {baseConfig.NetworkWeightSteps} weight steps, depth {baseConfig.HyperparameterRollbackDistance}, {b.Description}");
+            Console.WriteLine($"{data.Name}, {steps} x {baseConfig.NetworkWeightSteps} weight steps, depth {baseConfig.HyperparameterRollbackDistance}, {b.Description}; median of {repeats} interleaved rounds");
             foreach (string name in names)
             {
-                Console.WriteLine($"  {name,-18} {seconds[name].ToString("F3", inv)} s  {(seconds[name] / seconds["random"]).ToString("F2", inv)}x random");
+                Console.WriteLine($"  {name,-18} {MedianOf(seconds[name]).ToString("F3", inv)} s  {MedianOf(ratios[name]).ToString("F2", inv)}x random  (range {ratios[name].Min().ToString("F2", inv)}-{ratios[name].Max().ToString("F2", inv)})");
             }
         }
 
         return 0;
+    }
+
+    private static double MedianOf(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[(n / 2) - 1] + sorted[n / 2]);
     }
 
     /// <summary>Median milliseconds of each operation, and the HVP/gradient ratio.</summary>
