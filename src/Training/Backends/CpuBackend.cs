@@ -415,6 +415,12 @@ public sealed class CpuBackend : IBackend
             return;
         }
 
+        if (!learningRate.IsScalar && weightDecay.IsScalar && momentum.IsScalar)
+        {
+            PerWeightLrSgdMomentumStep(w, g, b, S(learningRate.PerElement!), weightDecay.Scalar, momentum.Scalar);
+            return;
+        }
+
         Span<float> lr = learningRate.IsScalar ? default : S(learningRate.PerElement!);
         Span<float> wd = weightDecay.IsScalar ? default : S(weightDecay.PerElement!);
         Span<float> mu = momentum.IsScalar ? default : S(momentum.PerElement!);
@@ -424,6 +430,34 @@ public sealed class CpuBackend : IBackend
             float v = ((momentum.IsScalar ? momentum.Scalar : mu[i]) * b[i]) + d;
             b[i] = v;
             w[i] -= (learningRate.IsScalar ? learningRate.Scalar : lr[i]) * v;
+        }
+    }
+
+    // As below with one learning rate per weight (the ours-wd-hdlr-m case): w −= η ⊙ b.
+    private static void PerWeightLrSgdMomentumStep(Span<float> w, ReadOnlySpan<float> g, Span<float> b, ReadOnlySpan<float> lr, float wd, float mu)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var vw = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(w);
+            var vg = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(g);
+            var vb = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(b);
+            var vl = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(lr);
+            for (int j = 0; j < vw.Length; j++)
+            {
+                var v = (mu * vb[j]) + vg[j] + (wd * vw[j]);
+                vb[j] = v;
+                vw[j] -= vl[j] * v;
+            }
+
+            i = vw.Length * System.Numerics.Vector<float>.Count;
+        }
+
+        for (; i < w.Length; i++)
+        {
+            float v = (mu * b[i]) + g[i] + (wd * w[i]);
+            b[i] = v;
+            w[i] -= lr[i] * v;
         }
     }
 

@@ -130,7 +130,11 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
                 b.Upload([value], grad);
             }
 
-            var host = new float[grad.Length];
+            if (!LastHypergradient.TryGetValue(hp.Kind, out var host) || host.Length != grad.Length)
+            {
+                host = new float[grad.Length];
+            }
+
             b.Download(grad, host);
             LastHypergradient[hp.Kind] = host;
         }
