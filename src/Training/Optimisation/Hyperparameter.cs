@@ -126,7 +126,8 @@ public sealed class Hyperparameter : IDisposable
         return values;
     }
 
-    /// <summary>Summary in natural space: the value for a scalar; mean, median, min, max for per-weight values.</summary>
+    /// <summary>Summary in natural space: the value for a scalar; for per-weight values the mean and the quantiles
+    /// 0 (min), 0.25, 0.5 (median), 0.75 and 1 (max), each the nearest-rank value of the sorted weights.</summary>
     public IReadOnlyDictionary<string, double> Summary()
     {
         if (!PerWeight)
@@ -139,11 +140,16 @@ public sealed class Hyperparameter : IDisposable
         return new Dictionary<string, double>
         {
             [$"{Name}.mean"] = values.Average(v => (double)v),
-            [$"{Name}.median"] = values[values.Length / 2],
             [$"{Name}.min"] = values[0],
+            [$"{Name}.q25"] = NearestRank(values, 0.25),
+            [$"{Name}.median"] = NearestRank(values, 0.5),
+            [$"{Name}.q75"] = NearestRank(values, 0.75),
             [$"{Name}.max"] = values[^1],
         };
     }
+
+    private static float NearestRank(float[] sorted, double q) =>
+        sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <inheritdoc />
     public void Dispose()

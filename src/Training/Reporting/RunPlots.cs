@@ -42,7 +42,7 @@ public static class RunPlots
         }
 
         hypers.XLabel("weight step");
-        hypers.YLabel("log10 value (per-weight lr: mean, median, min, max)");
+        hypers.YLabel("log10 value (per-weight lr: mean and quantiles 0, .25, .5, .75, 1)");
         hypers.ShowLegend();
         hypers.SavePng(Path.Combine(dir, "hyperparameters.png"), 900, 500);
     }

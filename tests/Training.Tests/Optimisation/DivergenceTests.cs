@@ -62,4 +62,21 @@ public sealed class DivergenceTests
         backend.Download(d, host);
         Assert.Equal(Math.Log(10) * 1e-3, host[0], 6);
     }
+
+    [Fact]
+    public void PerWeightSummaryGivesTheMeanAndNearestRankQuantiles()
+    {
+        using var backend = new CpuBackend();
+        using var lr = new Hyperparameter(backend, HyperparameterKind.LearningRate, 0f, 8, (-10f, 0f));
+        backend.Upload([-1f, -8f, -3f, -2f, -7f, -4f, -6f, -5f], lr.Phi); // φ = −1 … −8, shuffled
+        lr.Refresh();
+        var s = lr.Summary();
+        Assert.Equal(new[] { "lr.mean", "lr.min", "lr.q25", "lr.median", "lr.q75", "lr.max" }, s.Keys.ToArray());
+        Assert.Equal(1e-8, s["lr.min"], 1e-12);
+        Assert.Equal(1e-7, s["lr.q25"], 1e-11); // rank ceil(0.25·8) = 2
+        Assert.Equal(1e-5, s["lr.median"], 1e-9); // rank 4
+        Assert.Equal(1e-3, s["lr.q75"], 1e-7); // rank 6
+        Assert.Equal(1e-1, s["lr.max"], 1e-5);
+        Assert.Equal(Enumerable.Range(1, 8).Average(k => Math.Pow(10, -k)), s["lr.mean"], 1e-6);
+    }
 }
