@@ -9,6 +9,7 @@ var dataDir = Argument("data-dir", EnvironmentVariable("ONEPASS_DATA") ?? "");
 var backend = Argument("backend", "auto");
 var testFilter = Argument("filter", "");
 var runtime = Argument("runtime", "linux-x64");
+var ortCuda = Argument("ort-cuda", false);
 
 var solution = "./Pipeline.sln";
 var cliProject = "./src/Cli/Cli.csproj";
@@ -95,16 +96,41 @@ Task("Bench").IsDependentOn("Build").Does(() =>
     Onepass($"bench --layers 784,50,10 --batch 50 --backend {backend}");
 });
 
+// Self-contained bundle plus a .tar.gz of it. ONNX Runtime's NuGet package ships every platform's native
+// libraries and its CUDA and TensorRT providers (about 480 MB); the bundle keeps only this runtime's
+// libraries, and drops the CUDA/TensorRT providers unless --ort-cuda=true, so that the archive fits the
+// 64 MiB a GPU test machine can carry. Without the providers, ONNX Runtime scores on its CPU provider;
+// the engine's own CUDA backend does not need them.
 Task("Publish").Does(() =>
 {
+    var bundle = artifacts + Directory("onepass-" + runtime);
+    CleanDirectory(bundle);
     DotNetPublish(cliProject, new DotNetPublishSettings
     {
         Configuration = configuration,
         Runtime = runtime,
         SelfContained = true,
-        OutputDirectory = artifacts + Directory("onepass-" + runtime),
+        OutputDirectory = bundle,
     });
-    Information($"Self-contained bundle: {artifacts}/onepass-{runtime}/onepass");
+
+    bool windows = runtime.StartsWith("win");
+    var drop = new List<FilePath>();
+    foreach (var file in GetFiles(bundle.Path.FullPath + "/*onnxruntime*"))
+    {
+        string name = file.GetFilename().FullPath;
+        bool foreignPlatform = windows ? name.EndsWith(".so") : name.EndsWith(".dll");
+        bool gpuProvider = name.Contains("providers_cuda") || name.Contains("providers_tensorrt");
+        if (foreignPlatform || (gpuProvider && !ortCuda)) drop.Add(file);
+    }
+    DeleteFiles(drop);
+    Information($"Dropped {drop.Count} ONNX Runtime libraries not used by this bundle: {string.Join(", ", drop.Select(f => f.GetFilename().FullPath))}");
+
+    var archive = artifacts + File($"onepass-{runtime}.tar.gz");
+    int exit = StartProcess("tar", new ProcessSettings { Arguments = $"-czf \"{MakeAbsolute(archive)}\" -C \"{MakeAbsolute(bundle)}\" ." });
+    if (exit != 0) throw new Exception($"tar failed with exit code {exit}");
+    long bytes = new System.IO.FileInfo(MakeAbsolute(archive).FullPath).Length;
+    Information($"Self-contained bundle: {bundle}/onepass; archive {archive}: {bytes / 1048576.0:F1} MiB");
+    if (bytes > 64L * 1024 * 1024) Warning("The archive is over 64 MiB, more than a GPU test machine can carry.");
 });
 
 RunTarget(target);
