@@ -197,7 +197,7 @@ internal static class BenchCommand
             executor.SetBatch(inputs, targets, rows);
             executor.Forward(w);
             executor.Backward(g);
-            SgdUpdateRule.Step(b, w, g, velocity, hypers);
+            SgdUpdateRule.Instance.Step(b, w, g, [velocity], hypers);
         }, b);
         double hyperStep = MeasureHyperStep(m, b, rows, inputs, targets, seconds);
         return new Dictionary<string, object>
@@ -229,7 +229,7 @@ internal static class BenchCommand
         var sampler = new OnePass.Training.Data.BatchSampler(split, rows, 1);
         var state = new TrainingState
         {
-            Backend = b, Model = m, TrainingExecutor = trainExec, ValidationExecutor = valExec, Weights = w, Velocity = velocity, Gradient = g,
+            Backend = b, Model = m, TrainingExecutor = trainExec, ValidationExecutor = valExec, Weights = w, RuleState = [velocity], Gradient = g,
             Hyperparameters = hypers, Data = data, TrainingSplit = split, ValidationSampler = new OnePass.Training.Data.BatchSampler(split, rows, 2),
         };
         using var optimiser = new NeumannHyperOptimiser("ours-wd-lr-m", 1, 5, 0.05, [HyperparameterKind.LearningRate, HyperparameterKind.WeightDecay, HyperparameterKind.Momentum]);

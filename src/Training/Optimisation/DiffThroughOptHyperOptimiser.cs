@@ -5,16 +5,20 @@ namespace OnePass.Training.Optimisation;
 
 /// <summary>
 /// The exact hypergradient of the validation loss through the last K weight updates (K = the rollback distance),
-/// by reverse mode through w_s = w_{s−1} − η b_s, b_s = μ b_{s−1} + g(w_{s−1}; B_s) + ξ w_{s−1}: one exact HVP per
-/// unrolled step. Learning rate, weight decay and momentum are tuned with Adam on φ.
+/// by reverse mode through the update rule's <see cref="IUpdateRule.Backward"/> (for SGD the momentum recursion
+/// w_s = w_{s−1} − η b_s, b_s = μ b_{s−1} + g(w_{s−1}; B_s) + ξ w_{s−1}): one exact HVP per unrolled step.
+/// Scalar learning rate, weight decay and momentum are tuned with Adam on φ.
 /// </summary>
 public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser
 {
+    private static readonly HyperparameterKind[] Kinds = [HyperparameterKind.LearningRate, HyperparameterKind.WeightDecay, HyperparameterKind.Momentum];
     private readonly int _unroll;
     private readonly float _adamLr;
-    private readonly List<(DeviceBuffer W, DeviceBuffer B, float[] X, float[] Y, int Rows)> _records = [];
+    private readonly List<(UpdatePoint Point, float[] X, float[] Y, int Rows)> _records = [];
     private readonly Dictionary<HyperparameterKind, (DeviceBuffer Grad, DeviceBuffer M, DeviceBuffer V)> _adam = [];
-    private DeviceBuffer? _wHat, _bHat, _bTilde, _hv;
+    private readonly Dictionary<HyperparameterKind, DeviceBuffer> _hyperAdjoint = [];
+    private DeviceBuffer? _wHat, _gHat, _hv;
+    private BufferGroup? _stateHat;
     private int _adamStep;
 
     /// <summary>Creates the optimiser unrolling <paramref name="unroll"/> updates, stepping every <paramref name="stepInterval"/>.</summary>
@@ -50,14 +54,13 @@ public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser
         int slot = (int)(positionInInterval - (StepInterval - _unroll));
         if (_records.Count <= slot)
         {
-            _records.Add((b.Allocate(state.Weights.Length), b.Allocate(state.Weights.Length), [], [], 0));
+            _records.Add((new UpdatePoint(b, state.Weights.Length, state.UpdateRule.StateBufferCount), [], [], 0));
         }
 
         var batch = state.LastBatch ?? throw new InvalidOperationException("no training batch");
         var r = _records[slot];
-        b.Copy(state.Weights, r.W);
-        b.Copy(state.Velocity, r.B);
-        _records[slot] = (r.W, r.B, (float[])batch.Inputs.Clone(), (float[])batch.Targets.Clone(), batch.Count);
+        r.Point.Capture(b, state.Weights, state.Gradient, state.RuleState);
+        _records[slot] = (r.Point, (float[])batch.Inputs.Clone(), (float[])batch.Targets.Clone(), batch.Count);
     }
 
     /// <inheritdoc />
@@ -65,46 +68,55 @@ public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser
     {
         var b = state.Backend;
         var h = state.Hyperparameters;
+        var rule = state.UpdateRule;
         int n = state.Weights.Length;
-        _wHat ??= b.Allocate(n);
-        _bHat ??= b.Allocate(n);
-        _bTilde ??= b.Allocate(n);
-        _hv ??= b.Allocate(n);
-        float eta = h.LearningRate.Scalar, xi = h.WeightDecay.Scalar, mu = h.Momentum.Scalar;
-        if (h.LearningRate.PerWeight)
+        if (h.All.Any(hp => hp.PerWeight))
         {
-            throw new InvalidOperationException("diff-through-opt tunes one scalar learning rate");
+            throw new InvalidOperationException("diff-through-opt tunes scalar hyperparameters only");
+        }
+
+        _wHat ??= b.Allocate(n);
+        _gHat ??= b.Allocate(n);
+        _hv ??= b.Allocate(n);
+        _stateHat ??= new BufferGroup(b, rule.StateBufferCount, n);
+        foreach (var kind in Kinds)
+        {
+            if (!_hyperAdjoint.ContainsKey(kind))
+            {
+                _hyperAdjoint[kind] = b.Allocate(n);
+            }
         }
 
         Batch vb = (state.ValidationSampler ?? throw new InvalidOperationException("no validation split")).Next();
         state.ValidationExecutor.SetBatch(vb.Inputs, vb.Targets, vb.Count);
         state.ValidationExecutor.Forward(state.Weights);
         state.ValidationExecutor.Backward(_wHat);
-        b.Fill(_bHat, 0f);
-        double dEta = 0, dXi = 0, dMu = 0;
-        for (int s = _records.Count - 1; s >= 0; s--)
+        foreach (var s in _stateHat.Buffers)
         {
-            var (w, bPrev, x, y, rows) = _records[s];
-            DeviceBuffer bNext = s + 1 < _records.Count ? _records[s + 1].B : state.Velocity;
-            // b̃ = b̂_s − η ŵ_s: the whole adjoint of b_s.
-            b.Copy(_bHat, _bTilde);
-            b.Axpy(-eta, _wHat, _bTilde);
-            dEta -= b.Dot(_wHat, bNext);
-            dMu += b.Dot(_bTilde, bPrev);
-            dXi += b.Dot(_bTilde, w);
-            // ŵ_{s−1} = ŵ_s + (H_s + ξI) b̃;  b̂_{s−1} = μ b̃.
-            state.TrainingExecutor.SetBatch(x, y, rows);
-            state.TrainingExecutor.Forward(w);
-            state.TrainingExecutor.HessianVectorProduct(_bTilde, _hv);
-            b.Axpy(1f, _hv, _wHat);
-            b.Axpy(xi, _bTilde, _wHat);
-            b.Copy(_bTilde, _bHat);
-            b.Scale(mu, _bHat);
+            b.Fill(s, 0f);
         }
 
-        LastHypergradient[HyperparameterKind.LearningRate] = dEta * Math.Log(10) * eta;
-        LastHypergradient[HyperparameterKind.WeightDecay] = dXi * Math.Log(10) * xi;
-        LastHypergradient[HyperparameterKind.Momentum] = dMu * mu * (1 - mu);
+        var natural = Kinds.ToDictionary(k => k, _ => 0.0);
+        for (int s = _records.Count - 1; s >= 0; s--)
+        {
+            var (point, x, y, rows) = _records[s];
+            rule.Backward(b, point, h, _wHat, _stateHat.Buffers, _gHat, _stateHat.Buffers, _hyperAdjoint);
+            foreach (var kind in Kinds)
+            {
+                natural[kind] += b.Sum(_hyperAdjoint[kind]);
+            }
+
+            // The path through g(w_{s−1}): ŵ_{s−1} += H_s ĝ.
+            state.TrainingExecutor.SetBatch(x, y, rows);
+            state.TrainingExecutor.Forward(point.Weights);
+            state.TrainingExecutor.HessianVectorProduct(_gHat, _hv);
+            b.Axpy(1f, _hv, _wHat);
+        }
+
+        float eta = h.LearningRate.Scalar, xi = h.WeightDecay.Scalar, mu = h.Momentum.Scalar;
+        LastHypergradient[HyperparameterKind.LearningRate] = natural[HyperparameterKind.LearningRate] * Math.Log(10) * eta;
+        LastHypergradient[HyperparameterKind.WeightDecay] = natural[HyperparameterKind.WeightDecay] * Math.Log(10) * xi;
+        LastHypergradient[HyperparameterKind.Momentum] = natural[HyperparameterKind.Momentum] * mu * (1 - mu);
         _adamStep++;
         foreach (var hp in h.All)
         {
@@ -125,15 +137,15 @@ public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser
     {
         foreach (var r in _records)
         {
-            r.W.Dispose();
-            r.B.Dispose();
+            r.Point.Dispose();
         }
 
-        foreach (var buffer in new[] { _wHat, _bHat, _bTilde, _hv })
+        foreach (var buffer in new[] { _wHat, _gHat, _hv }.Concat(_hyperAdjoint.Values))
         {
             buffer?.Dispose();
         }
 
+        _stateHat?.Dispose();
         foreach (var (g, m, v) in _adam.Values)
         {
             g.Dispose();

@@ -4,8 +4,9 @@ namespace OnePass.Training.Optimisation;
 
 /// <summary>
 /// The paper's method (ALGORITHM.md): every T weight steps, v₀ = ∇L_val(w_t); p = Σ_{j&lt;i} v_j with
-/// v_{j+1} = v_j − Jᵀv_j, Jᵀv = (H + ξI)(η⊙v), H the training Hessian at w_{t−1} on the last batch
-/// (i − 1 exact HVPs); hypergradients −pᵀ∂u/∂λ chained to the unconstrained φ; Adam on φ, then clipping.
+/// v_{j+1} = v_j − Jᵀv_j, Jᵀv = H(D_g v) + D_w v from the update rule's diagonal partials (SGD: (H + ξI)(η⊙v)),
+/// H the training Hessian at w_{t−1} on the last batch (i − 1 exact HVPs); hypergradients −pᵀ∂u/∂λ from the rule,
+/// chained to the unconstrained φ; Adam on φ, then clipping. Works with any <see cref="IUpdateRule"/>.
 /// <c>lorraine</c> is this method with weight decay alone.
 /// </summary>
 public sealed class NeumannHyperOptimiser : IHyperOptimiser
@@ -14,7 +15,8 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
     private readonly float _adamLr;
     private readonly HashSet<HyperparameterKind> _tuned;
     private readonly Dictionary<HyperparameterKind, (DeviceBuffer Grad, DeviceBuffer M, DeviceBuffer V)> _adam = [];
-    private DeviceBuffer? _previousWeights, _previousVelocity, _v, _p, _scaled, _hv, _scratch;
+    private UpdatePoint? _point;
+    private DeviceBuffer? _v, _p, _scaled, _hv, _scratch;
     private int _adamStep;
 
     /// <summary>Creates the optimiser tuning <paramref name="tuned"/> with Neumann depth <paramref name="depth"/>.</summary>
@@ -48,11 +50,8 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
         }
 
         var b = state.Backend;
-        int n = state.Model.ParameterCount;
-        _previousWeights ??= b.Allocate(n);
-        _previousVelocity ??= b.Allocate(n);
-        b.Copy(state.Weights, _previousWeights);
-        b.Copy(state.Velocity, _previousVelocity);
+        _point ??= new UpdatePoint(b, state.Model.ParameterCount, state.UpdateRule.StateBufferCount);
+        _point.Capture(b, state.Weights, state.Gradient, state.RuleState);
     }
 
     /// <inheritdoc />
@@ -76,15 +75,18 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
         b.Copy(_v, _p);
 
         // Neumann terms with H at w_{t−1} on the interval's last training batch.
+        var rule = state.UpdateRule;
+        var point = _point ?? throw new InvalidOperationException("no update was captured before this hyperparameter step");
         var train = state.TrainingExecutor;
         var last = state.LastBatch ?? throw new InvalidOperationException("no training batch yet");
         train.SetBatch(last.Inputs, last.Targets, last.Count);
-        train.Forward(_previousWeights!);
+        train.Forward(point.Weights);
         for (int j = 1; j < _depth; j++)
         {
-            ScaleByLearningRate(b, h, _v, _scaled);
+            rule.GradientPartial(b, point, h, _v, _scaled);
             train.HessianVectorProduct(_scaled, _hv);
-            b.Axpy(h.WeightDecay.Scalar, _scaled, _hv);
+            rule.WeightPartial(b, point, h, _v, _scratch);
+            b.Axpy(1f, _scratch, _hv);
             b.Axpy(-1f, _hv, _v);
             b.Axpy(1f, _v, _p);
         }
@@ -98,23 +100,8 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
             }
 
             var (grad, _, _) = AdamState(b, hp);
-            // ∂u/∂λ: η ← b_t; ξ ← η⊙w_{t−1}; μ ← η⊙b_{t−1}; hypergradient = −pᵀ∂u/∂λ.
-            DeviceBuffer direction = hp.Kind switch
-            {
-                HyperparameterKind.LearningRate => state.Velocity,
-                HyperparameterKind.WeightDecay => _previousWeights!,
-                _ => _previousVelocity!,
-            };
-            if (hp.Kind == HyperparameterKind.LearningRate)
-            {
-                b.Multiply(_p, direction, _scratch);
-            }
-            else
-            {
-                ScaleByLearningRate(b, h, direction, _scratch);
-                b.Multiply(_p, _scratch, _scratch);
-            }
-
+            // Hypergradient in natural space −pᵀ∂u/∂λ, then chained to φ.
+            rule.HyperparameterPartial(b, point, h, hp.Kind, _p, _scratch);
             if (hp.PerWeight)
             {
                 hp.TransformDerivative(grad);
@@ -151,19 +138,6 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
         }
     }
 
-    private static void ScaleByLearningRate(IBackend b, HyperparameterSet h, DeviceBuffer x, DeviceBuffer result)
-    {
-        if (h.LearningRate.PerWeight)
-        {
-            b.Multiply(h.LearningRate.Value, x, result);
-        }
-        else
-        {
-            b.Copy(x, result);
-            b.Scale(h.LearningRate.Scalar, result);
-        }
-    }
-
     private (DeviceBuffer Grad, DeviceBuffer M, DeviceBuffer V) AdamState(IBackend b, Hyperparameter hp)
     {
         if (!_adam.TryGetValue(hp.Kind, out var s))
@@ -178,7 +152,8 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var buffer in new[] { _previousWeights, _previousVelocity, _v, _p, _scaled, _hv, _scratch })
+        _point?.Dispose();
+        foreach (var buffer in new[] { _v, _p, _scaled, _hv, _scratch })
         {
             buffer?.Dispose();
         }

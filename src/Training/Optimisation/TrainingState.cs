@@ -26,8 +26,11 @@ public sealed class TrainingState
     /// <summary>The weights w_t.</summary>
     public required DeviceBuffer Weights { get; init; }
 
-    /// <summary>The momentum buffer b_t.</summary>
-    public required DeviceBuffer Velocity { get; init; }
+    /// <summary>The weight-update rule the trainer applies.</summary>
+    public IUpdateRule UpdateRule { get; init; } = SgdUpdateRule.Instance;
+
+    /// <summary>The rule's per-weight state s_t (SGD: the momentum buffer b_t), <see cref="IUpdateRule.StateBufferCount"/> buffers.</summary>
+    public required IReadOnlyList<DeviceBuffer> RuleState { get; init; }
 
     /// <summary>The last training gradient g(w_{t−1}) (without weight decay).</summary>
     public required DeviceBuffer Gradient { get; init; }

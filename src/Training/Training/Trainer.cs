@@ -74,7 +74,8 @@ public sealed class Trainer
         using var validationExecutor = new GraphExecutor(model, _backend);
         using var evalExecutor = new GraphExecutor(model, _backend);
         using var weights = _backend.Allocate(n);
-        using var velocity = _backend.Allocate(n);
+        IUpdateRule rule = SgdUpdateRule.Instance;
+        using var ruleState = new BufferGroup(_backend, rule.StateBufferCount, n);
         using var gradient = _backend.Allocate(n);
         using var hypers = new HyperparameterSet(_backend, n, (float)_config.Lr, (float)_config.WeightDecay, (float)_config.Momentum,
             perWeightLearningRate: _config.Algorithm == "ours-wd-hdlr-m", ((float)_config.LrClip[0], (float)_config.LrClip[1]));
@@ -83,7 +84,7 @@ public sealed class Trainer
         var state = new TrainingState
         {
             Backend = _backend, Model = model, TrainingExecutor = trainExecutor, ValidationExecutor = validationExecutor,
-            Weights = weights, Velocity = velocity, Gradient = gradient, Hyperparameters = hypers, Data = _data,
+            Weights = weights, UpdateRule = rule, RuleState = ruleState.Buffers, Gradient = gradient, Hyperparameters = hypers, Data = _data,
             TrainingSplit = trainSplit, ValidationSampler = validationSampler,
         };
 
@@ -124,7 +125,7 @@ public sealed class Trainer
 
                     state.LastBatch = batch;
                     optimiser.BeforeUpdate(state);
-                    SgdUpdateRule.Step(_backend, weights, gradient, velocity, hypers);
+                    rule.Step(_backend, weights, gradient, ruleState.Buffers, hypers);
                     step++;
                     state.WeightStep = step;
                     if (step % interval == 0)

@@ -32,7 +32,7 @@ public sealed class BaydinTests
         backend.Upload(w0, weights);
         var state = new TrainingState
         {
-            Backend = backend, Model = model, TrainingExecutor = exec, ValidationExecutor = exec, Weights = weights, Velocity = velocity,
+            Backend = backend, Model = model, TrainingExecutor = exec, ValidationExecutor = exec, Weights = weights, RuleState = [velocity],
             Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = split,
         };
         using var optimiser = new BaydinHyperOptimiser();
@@ -41,7 +41,7 @@ public sealed class BaydinTests
         var g0 = new float[n];
         backend.Download(gradient, g0);
         optimiser.BeforeUpdate(state);
-        SgdUpdateRule.Step(backend, weights, gradient, velocity, hypers);
+        SgdUpdateRule.Instance.Step(backend, weights, gradient, [velocity], hypers);
         exec.Gradient(weights, gradient);
         optimiser.BeforeUpdate(state);
 

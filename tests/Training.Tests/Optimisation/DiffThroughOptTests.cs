@@ -43,7 +43,7 @@ public sealed class DiffThroughOptTests
         var state = new TrainingState
         {
             Backend = backend, Model = model, TrainingExecutor = trainExec, ValidationExecutor = valExec, Weights = weights,
-            Velocity = velocity, Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = train,
+            RuleState = [velocity], Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = train,
             ValidationSampler = new BatchSampler(val, rows, 1),
         };
         using var optimiser = new DiffThroughOptHyperOptimiser(k, k, 0.05);
@@ -54,7 +54,7 @@ public sealed class DiffThroughOptTests
             trainExec.Gradient(weights, gradient);
             state.LastBatch = batch;
             optimiser.BeforeUpdate(state);
-            SgdUpdateRule.Step(backend, weights, gradient, velocity, hypers);
+            SgdUpdateRule.Instance.Step(backend, weights, gradient, [velocity], hypers);
             state.WeightStep = s + 1;
         }
 

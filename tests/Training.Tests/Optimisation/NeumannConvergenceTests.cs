@@ -59,7 +59,7 @@ public sealed class NeumannConvergenceTests
             var state = new TrainingState
             {
                 Backend = backend, Model = model, TrainingExecutor = trainExec, ValidationExecutor = valExec, Weights = weights,
-                Velocity = velocity, Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = train,
+                RuleState = [velocity], Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = train,
                 ValidationSampler = new BatchSampler(val, rows, 1),
             };
             using var optimiser = new NeumannHyperOptimiser("lorraine", 1, depth, 0.05, [HyperparameterKind.WeightDecay]);
@@ -68,7 +68,7 @@ public sealed class NeumannConvergenceTests
             trainExec.Gradient(weights, gradient);
             state.LastBatch = batch;
             optimiser.BeforeUpdate(state);
-            SgdUpdateRule.Step(backend, weights, gradient, velocity, hypers);
+            SgdUpdateRule.Instance.Step(backend, weights, gradient, [velocity], hypers);
 
             // v₀ = ∇L_val(w_t), taken from the engine at the same point the optimiser uses.
             using var v0 = backend.Allocate(n);

@@ -46,7 +46,7 @@ public sealed class NeumannHypergradientTests
         var state = new TrainingState
         {
             Backend = backend, Model = model, TrainingExecutor = trainExec, ValidationExecutor = valExec, Weights = weights,
-            Velocity = velocity, Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = trainSplit,
+            RuleState = [velocity], Gradient = gradient, Hyperparameters = hypers, Data = data, TrainingSplit = trainSplit,
             ValidationSampler = new BatchSampler(valSplit, rows, 2),
         };
         using var optimiser = new NeumannHyperOptimiser("ours-wd-lr-m", 1, 1, 0.05, [HyperparameterKind.LearningRate, HyperparameterKind.WeightDecay, HyperparameterKind.Momentum]);
@@ -59,7 +59,7 @@ public sealed class NeumannHypergradientTests
         backend.Download(gradient, g);
         state.LastBatch = batch;
         optimiser.BeforeUpdate(state);
-        SgdUpdateRule.Step(backend, weights, gradient, velocity, hypers);
+        SgdUpdateRule.Instance.Step(backend, weights, gradient, [velocity], hypers);
         optimiser.Step(state);
 
         var reference = new ReferenceEvaluator(model, Array.ConvertAll(valX, x => (double)x), Array.ConvertAll(valY, x => (double)x), rows);
