@@ -47,4 +47,29 @@ public sealed class SweepCliTests
         Assert.True(File.Exists(Path.Combine(sweep, "report.png")), "box plot missing");
         Assert.Equal(3, File.ReadAllLines(Path.Combine(sweep, "report.csv")).Length);
     }
+
+    [Fact]
+    public void ReportRanksDivergedRunsWorstInsteadOfDroppingThem()
+    {
+        string dir = OnePassProcess.TempDir();
+        void Run(string algorithm, string name, string loss, string accuracy, bool diverged)
+        {
+            string run = Path.Combine(dir, algorithm, name);
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, "summary.json"),
+                "{\"algorithm\": \"" + algorithm + "\", \"wall_seconds\": 1.5, \"diverged\": " + (diverged ? "true" : "false")
+                + ", \"final\": {\"test_loss\": " + loss + ", \"test_accuracy\": " + accuracy + "}}");
+        }
+
+        Run("a", "init-0", "0.5", "0.8", false);
+        Run("a", "init-1", "0.3", "0.9", false);
+        Run("a", "init-2", "\"NaN\"", "null", true);
+        Run("b", "init-0", "0.7", "0.6", false);
+        var r = OnePassProcess.Run("report", dir);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // a: losses {0.3, 0.5, ∞} → median 0.5, quartiles 0.4 and ∞; accuracies {0, 0.8, 0.9} → median 80 %.
+        Assert.Contains("| a | 3 | 1 | 0.5000 | [0.4000, ∞] | 80.00 % | 1.50 |", r.StdOut);
+        Assert.Contains("| b | 1 | 0 | 0.7000 | [0.7000, 0.7000] | 60.00 % | 1.50 |", r.StdOut);
+        Assert.Contains("Diverged runs rank worst", r.StdOut);
+    }
 }

@@ -41,14 +41,22 @@ internal static class ReportCommand
             var csv = new StringBuilder("algorithm,runs,diverged,median_test_loss,q1_test_loss,q3_test_loss,median_test_accuracy,median_wall_seconds\n");
             foreach (var group in rows.GroupBy(r => r.Algorithm).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                var ok = group.Where(r => !r.Diverged).ToList();
-                double[] losses = ok.Select(r => r.Loss).Order().ToArray();
-                double[] accs = ok.Where(r => r.Accuracy is not null).Select(r => r.Accuracy!.Value).Order().ToArray();
+                // A diverged run ranks worst (test loss +∞, accuracy 0) instead of leaving the sample, which would flatter
+                // the algorithms that diverge most.
+                int diverged = group.Count(r => r.Diverged);
+                double[] losses = group.Select(r => r.Diverged ? double.PositiveInfinity : r.Loss).Order().ToArray();
+                bool classification = group.Any(r => r.Accuracy is not null);
+                double[] accs = classification ? group.Select(r => r.Diverged ? 0.0 : r.Accuracy ?? 0.0).Order().ToArray() : [];
                 double med = Quantile(losses, 0.5), q1 = Quantile(losses, 0.25), q3 = Quantile(losses, 0.75);
                 double acc = Quantile(accs, 0.5), wall = Quantile(group.Select(r => r.Wall).Order().ToArray(), 0.5);
                 string accText = accs.Length > 0 ? acc.ToString("P2", inv) : "-";
-                md.AppendLine(inv, $"| {group.Key} | {group.Count()} | {group.Count() - ok.Count} | {med:F4} | [{q1:F4}, {q3:F4}] | {accText} | {wall:F2} |");
-                csv.AppendLine(inv, $"{group.Key},{group.Count()},{group.Count() - ok.Count},{med:R},{q1:R},{q3:R},{(accs.Length > 0 ? acc.ToString("R", inv) : "")},{wall:R}");
+                md.AppendLine(inv, $"| {group.Key} | {group.Count()} | {diverged} | {Text(med)} | [{Text(q1)}, {Text(q3)}] | {accText} | {wall:F2} |");
+                csv.AppendLine(inv, $"{group.Key},{group.Count()},{diverged},{med:R},{q1:R},{q3:R},{(accs.Length > 0 ? acc.ToString("R", inv) : "")},{wall:R}");
+            }
+
+            if (rows.Any(r => r.Diverged))
+            {
+                md.AppendLine().AppendLine("Diverged runs rank worst: test loss ∞ and accuracy 0 in the medians and quartiles.");
             }
 
             var groups = rows.GroupBy(r => r.Algorithm).OrderBy(g => g.Key, StringComparer.Ordinal)
@@ -71,7 +79,9 @@ internal static class ReportCommand
         return command;
     }
 
-    // Linear interpolation between order statistics (NaN for an empty list).
+    private static string Text(double value) => double.IsPositiveInfinity(value) ? "∞" : value.ToString("F4", CultureInfo.InvariantCulture);
+
+    // Linear interpolation between order statistics (NaN for an empty list); between a finite value and +∞, +∞.
     private static double Quantile(double[] sorted, double q)
     {
         if (sorted.Length == 0)
@@ -81,6 +91,11 @@ internal static class ReportCommand
 
         double pos = q * (sorted.Length - 1);
         int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
+        if (lo == hi || double.IsInfinity(sorted[hi]) || double.IsInfinity(sorted[lo]))
+        {
+            return lo == hi ? sorted[lo] : (double.IsInfinity(sorted[hi]) ? sorted[hi] : sorted[lo]);
+        }
+
         return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
     }
 }

@@ -57,6 +57,9 @@ public sealed class Hyperparameter : IDisposable
     /// <summary>The value as the update kernels take it.</summary>
     public HyperValue AsHyperValue() => PerWeight ? HyperValue.Of(Value) : HyperValue.Of(Scalar);
 
+    /// <summary>True when every natural value is finite.</summary>
+    public bool IsFinite() => PerWeight ? _backend.AllFinite(Value) : float.IsFinite(Scalar);
+
     /// <summary>Sets the schedule multiplier and refreshes the natural value.</summary>
     public void SetMultiplier(float multiplier)
     {

@@ -130,7 +130,19 @@ public sealed class Trainer
                     state.WeightStep = step;
                     if (step % interval == 0)
                     {
+                        // A hyperparameter step from non-finite weights would turn the hyperparameters into NaN and hide
+                        // what they were when training blew up; stop here instead, naming them.
+                        if (!_backend.AllFinite(weights))
+                        {
+                            throw Diverged(step, hyperStep, hypers, "weights");
+                        }
+
                         optimiser.Step(state);
+                        if (!hypers.All.All(h => h.IsFinite()))
+                        {
+                            throw Diverged(step, hyperStep + 1, hypers, $"the hyperparameters after {optimiser.Name}'s step");
+                        }
+
                         hypers.LearningRate.SetMultiplier((float)_config.LrMultiplierAt(hyperStep + 1));
                     }
                 }

@@ -79,4 +79,61 @@ public sealed class DivergenceTests
         Assert.Equal(1e-1, s["lr.max"], 1e-5);
         Assert.Equal(Enumerable.Range(1, 8).Average(k => Math.Pow(10, -k)), s["lr.mean"], 1e-6);
     }
+
+    // Writes a NaN into the weights just before the update that ends the second interval, or into the momentum's φ
+    // during the second hyperparameter step.
+    private sealed class PoisonOptimiser(bool weights) : IHyperOptimiser
+    {
+        public string Name => "poison";
+
+        public int StepInterval => 3;
+
+        public bool UsesValidation => false;
+
+        public void BeforeUpdate(TrainingState state)
+        {
+            if (weights && state.WeightStep + 1 == 6)
+            {
+                state.Backend.Upload([float.NaN], state.Weights.Slice(0, 1));
+            }
+        }
+
+        public void Step(TrainingState state)
+        {
+            if (!weights && state.WeightStep == 6)
+            {
+                state.Backend.Upload([float.NaN], state.Hyperparameters.Momentum.Phi);
+                state.Hyperparameters.Momentum.Refresh();
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Theory]
+    [InlineData(true, "weights became NaN or infinite at weight step 6 (hyperparameter step 1)")]
+    [InlineData(false, "the hyperparameters after poison's step became NaN or infinite at weight step 6 (hyperparameter step 2)")]
+    public void NonFiniteWeightsOrHyperparametersAtAHyperparameterStepStopTheRun(bool weights, string expected)
+    {
+        var random = new Random(4);
+        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var train = new DataSplit(Rand(40 * 3), Rand(40), 40, 3, 1);
+        var val = new DataSplit(Rand(10 * 3), Rand(10), 10, 3, 1);
+        var data = new DataSet("synthetic", TaskKind.Regression, 3, 1, train, val, val, new Normalisation(new float[3], [1, 1, 1]));
+        var config = new TrainingConfig { DataSet = "uci-energy", HyperparameterSteps = 4, NetworkWeightSteps = 3, BatchSize = 0, LogEvery = 1, Lr = -2, LayerSizes = [3, 4, 1] };
+        using var backend = new CpuBackend();
+        using var optimiser = new PoisonOptimiser(weights);
+        var summary = new Trainer(config, data, backend, null).Run(optimiser);
+
+        Assert.True(summary.Diverged);
+        Assert.Contains(expected, summary.Message);
+        if (weights)
+        {
+            // Stopped before a hyperparameter step could turn the hyperparameters into NaN: they are named as they were.
+            Assert.DoesNotContain("NaN,", summary.Message);
+            Assert.Contains("momentum=0.5", summary.Message);
+        }
+    }
 }
