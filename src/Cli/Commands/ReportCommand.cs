@@ -91,9 +91,9 @@ internal static class ReportCommand
 
         double pos = q * (sorted.Length - 1);
         int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
-        if (lo == hi || double.IsInfinity(sorted[hi]) || double.IsInfinity(sorted[lo]))
+        if (lo == hi || double.IsPositiveInfinity(sorted[hi]))
         {
-            return lo == hi ? sorted[lo] : (double.IsInfinity(sorted[hi]) ? sorted[hi] : sorted[lo]);
+            return sorted[hi];
         }
 
         return sorted[lo] + ((pos - lo) * (sorted[hi] - sorted[lo]));
