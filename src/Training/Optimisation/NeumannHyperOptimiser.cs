@@ -18,6 +18,7 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
     private UpdatePoint? _point;
     private DeviceBuffer? _v, _p, _scaled, _hv, _scratch;
     private int _adamStep;
+    private IBackend? _backendForReads;
 
     /// <summary>Creates the optimiser tuning <paramref name="tuned"/> with Neumann depth <paramref name="depth"/>.</summary>
     public NeumannHyperOptimiser(string name, int stepInterval, int depth, double adamLearningRate, IEnumerable<HyperparameterKind> tuned)
@@ -38,8 +39,21 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
     /// <inheritdoc />
     public bool UsesValidation => true;
 
-    /// <summary>The last hypergradient with respect to φ, per hyperparameter (host copy; scalars or per-weight sums), for tests and logs.</summary>
-    public Dictionary<HyperparameterKind, float[]> LastHypergradient { get; } = [];
+    /// <summary>
+    /// The last hypergradient with respect to φ of <paramref name="kind"/> (one value, or one per weight), copied to the host
+    /// on request only, so that training never pays a device-to-host transfer for it.
+    /// </summary>
+    public float[] LastHypergradient(HyperparameterKind kind)
+    {
+        if (_adamStep == 0 || !_adam.TryGetValue(kind, out var state))
+        {
+            throw new InvalidOperationException($"{Name} has taken no hyperparameter step on {kind}");
+        }
+
+        var host = new float[state.Grad.Length];
+        _backendForReads!.Download(state.Grad, host);
+        return host;
+    }
 
     /// <inheritdoc />
     public void BeforeUpdate(TrainingState state)
@@ -65,6 +79,7 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
         _scaled ??= b.Allocate(n);
         _hv ??= b.Allocate(n);
         _scratch ??= b.Allocate(n);
+        _backendForReads = b;
         var sampler = state.ValidationSampler ?? throw new InvalidOperationException($"{Name} needs a validation split");
 
         // v₀ = ∇L_val(w_t) on a validation batch.
@@ -116,14 +131,6 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
                 float value = (float)(-b.Sum(_scratch) * derivative[0]);
                 b.Upload([value], grad);
             }
-
-            if (!LastHypergradient.TryGetValue(hp.Kind, out var host) || host.Length != grad.Length)
-            {
-                host = new float[grad.Length];
-            }
-
-            b.Download(grad, host);
-            LastHypergradient[hp.Kind] = host;
         }
 
         // Only once every hypergradient is computed at the same λ do the hyperparameters move.

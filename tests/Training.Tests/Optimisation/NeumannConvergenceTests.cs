@@ -81,7 +81,7 @@ public sealed class NeumannConvergenceTests
             // −v₀ᵀ (H + ξI)⁻¹ w_{t−1}, chained to φ_ξ by ln10·ξ.
             double[] solved = Solve(hessian, xi, Array.ConvertAll(w0, x => (double)x));
             double expected = -v.Select((x, i) => x * solved[i]).Sum() * Math.Log(10) * xi;
-            double actual = optimiser.LastHypergradient[HyperparameterKind.WeightDecay][0];
+            double actual = optimiser.LastHypergradient(HyperparameterKind.WeightDecay)[0];
             double error = Math.Abs(actual - expected) / Math.Abs(expected);
             if (depth == 1)
             {

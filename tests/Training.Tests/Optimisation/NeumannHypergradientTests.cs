@@ -81,11 +81,11 @@ public sealed class NeumannHypergradientTests
         double Fd(Func<double, double> f) => (f(h) - f(-h)) / (2 * h);
         double wdFd = Fd(d => ValLoss(lr, wdPhi + d, momPhi));
         double momFd = Fd(d => ValLoss(lr, wdPhi, momPhi + d));
-        AssertClose(optimiser.LastHypergradient[HyperparameterKind.WeightDecay][0], wdFd, "weight decay");
-        AssertClose(optimiser.LastHypergradient[HyperparameterKind.Momentum][0], momFd, "momentum");
+        AssertClose(optimiser.LastHypergradient(HyperparameterKind.WeightDecay)[0], wdFd, "weight decay");
+        AssertClose(optimiser.LastHypergradient(HyperparameterKind.Momentum)[0], momFd, "momentum");
         if (!perWeightLr)
         {
-            AssertClose(optimiser.LastHypergradient[HyperparameterKind.LearningRate][0], Fd(d => ValLoss([lrPhi + d], wdPhi, momPhi)), "learning rate");
+            AssertClose(optimiser.LastHypergradient(HyperparameterKind.LearningRate)[0], Fd(d => ValLoss([lrPhi + d], wdPhi, momPhi)), "learning rate");
         }
         else
         {
@@ -97,7 +97,7 @@ public sealed class NeumannHypergradientTests
                     shifted[k] += d;
                     return ValLoss(shifted, wdPhi, momPhi);
                 });
-                AssertClose(optimiser.LastHypergradient[HyperparameterKind.LearningRate][k], fd, $"learning rate of weight {k}");
+                AssertClose(optimiser.LastHypergradient(HyperparameterKind.LearningRate)[k], fd, $"learning rate of weight {k}");
             }
         }
     }
