@@ -1,3 +1,4 @@
+using OnePass.Export.Onnx;
 using OnePass.Training.Graphs;
 
 namespace OnePass.Export;
@@ -5,8 +6,14 @@ namespace OnePass.Export;
 /// <summary>Adapts <see cref="OnnxGraphBuilder"/> to the <see cref="IOnnxEmitter"/> that ops write their mapping into.</summary>
 internal sealed class OnnxEmitter(OnnxGraphBuilder builder) : IOnnxEmitter
 {
+    public ReadOnlyMemory<float> State { get; set; } = ReadOnlyMemory<float>.Empty;
+
     public string AddNode(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes) =>
         builder.AddNode(opType, inputs, null, attributes.Select(Convert).ToArray());
+
+    public string AddInitializer(string name, int[] shape, ReadOnlySpan<float> values) => builder.AddInitializer(name, shape, values);
+
+    public string AddInt64Initializer(string name, long[] values) => builder.AddInt64Initializer(name, values);
 
     private static OnnxAttribute Convert((string Name, object Value) a) => a.Value switch
     {

@@ -109,7 +109,7 @@ public sealed class ExporterTests
         var t = graph.AddTarget("target", Value.Batch, 3);
         var h = graph.Apply(new UnmappedOp(), "unmapped", x);
         var loss = graph.Apply(new OnePass.Training.Graphs.Ops.MeanSquaredErrorOp(), "loss", h, t);
-        var model = new Model(graph, x, t, h, loss, LossKind.MeanSquaredError, "odd", new Dictionary<Value, float>());
+        var model = new Model(graph, x, t, h, loss, LossKind.MeanSquaredError, "odd", new Dictionary<Value, ParameterInit>());
         var header = TestHeaders.Create([3, 3], "mse", "relu", new Random(1));
         var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(model, [], header));
         Assert.Contains("'Unmapped'", e.Message);

@@ -108,6 +108,18 @@ public sealed class OnnxGraphBuilder
         return unique;
     }
 
+    /// <summary>Adds a constant 1-D int64 tensor (e.g. a target shape for Reshape); returns the unique value name.</summary>
+    public string AddInt64Initializer(string name, long[] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var unique = Reserve(name);
+        var tensor = new TensorProto { Name = unique, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(values.Length);
+        tensor.Int64Data.AddRange(values);
+        graph.Initializer.Add(tensor);
+        return unique;
+    }
+
     /// <summary>
     /// Adds a node with a single output. When <paramref name="outputName"/> is null a name is
     /// generated from the operator type. Returns the output value name.

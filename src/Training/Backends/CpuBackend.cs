@@ -10,6 +10,19 @@ namespace OnePass.Training.Backends;
 /// </summary>
 public sealed class CpuBackend : IBackend
 {
+    /// <summary>Creates the backend and its op-family kernels.</summary>
+    public CpuBackend()
+    {
+        Convolution = new CpuConvolution(this);
+        Normalisation = new CpuNormalisation(this);
+    }
+
+    /// <inheritdoc />
+    public IConvolutionKernels Convolution { get; }
+
+    /// <inheritdoc />
+    public INormalisationKernels Normalisation { get; }
+
     /// <inheritdoc />
     public string Name => "cpu";
 

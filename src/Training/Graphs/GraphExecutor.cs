@@ -6,12 +6,16 @@ namespace OnePass.Training.Graphs;
 /// <summary>
 /// Runs a model's graph on a backend: the loss, its gradient, and exact Hessian-vector products by the
 /// R-operator (forward-over-reverse), all with respect to the flat weight vector. Buffers for a batch size are
-/// allocated once and reused, so a training step allocates nothing.
+/// allocated once and reused, so a training step allocates nothing; tangent buffers are allocated only once a
+/// Hessian-vector product is asked for.
 /// </summary>
 /// <remarks>
 /// Usage: <c>SetBatch</c>, then <see cref="Forward"/> at some weights, then any of <see cref="Backward"/>
 /// and <see cref="HessianVectorProduct"/> (as many as needed: the forward values and, once computed, the
 /// adjoints are reused until the next <c>SetBatch</c> or <see cref="Forward"/>).
+/// Non-parameter state (batch-norm running statistics) lives in <see cref="State"/>, outside the weights: only a
+/// forward pass asked to update it (a real training step) writes it, so hypergradient re-forwards and
+/// Hessian-vector products never move the running statistics.
 /// </remarks>
 public sealed class GraphExecutor : IDisposable
 {
@@ -23,6 +27,11 @@ public sealed class GraphExecutor : IDisposable
     private readonly Dictionary<int, BatchBuffers> _cache = [];
     private readonly DeviceBuffer _one;
     private readonly DeviceBuffer _scratchGradient;
+    private readonly DeviceBuffer? _ownState;
+    private readonly DeviceBuffer?[] _stateSlices;
+    private DeviceBuffer? _state;
+    private ExecutionMode _mode = ExecutionMode.Training;
+    private bool _updateState;
     private BatchBuffers? _current;
     private DeviceBuffer? _weights;
     private bool _forwardValid;
@@ -37,7 +46,62 @@ public sealed class GraphExecutor : IDisposable
         _one = backend.Allocate(1);
         backend.Fill(_one, 1f);
         _scratchGradient = backend.Allocate(model.ParameterCount);
+        _stateSlices = new DeviceBuffer?[_graph.Nodes.Count];
+        if (model.StateCount > 0)
+        {
+            _ownState = backend.Allocate(model.StateCount);
+            backend.Upload(model.InitialState(), _ownState);
+            State = _ownState;
+        }
     }
+
+    /// <summary>
+    /// The non-parameter state the ops read (and a training forward updates): the model's initial state in a
+    /// buffer of this executor's own until set. Executors of one run share the trainer's buffer.
+    /// </summary>
+    public DeviceBuffer? State
+    {
+        get => _state;
+        set
+        {
+            if (_model.StateCount == 0)
+            {
+                if (value is not null && value.Length != 0)
+                {
+                    throw new ArgumentException($"{_model.Description} has no state; got a state buffer of {value.Length} elements");
+                }
+
+                return;
+            }
+
+            if (value is null || value.Length != _model.StateCount)
+            {
+                throw new ArgumentException($"{_model.Description} has {_model.StateCount} state elements; got {value?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}");
+            }
+
+            _state = value;
+            foreach (var s in _model.States)
+            {
+                _stateSlices[s.Node.Id] = value.Slice(s.Offset, s.Length);
+            }
+
+            _forwardValid = _adjointsValid = false;
+        }
+    }
+
+    /// <summary>Training (batch statistics) or evaluation (running statistics) behaviour; training by default.</summary>
+    public ExecutionMode Mode
+    {
+        get => _mode;
+        set
+        {
+            _mode = value;
+            _forwardValid = _adjointsValid = false;
+        }
+    }
+
+    /// <summary>The seed of the current step's randomness (set before <see cref="Forward"/>; reused by the other passes).</summary>
+    public ulong Seed { get; set; }
 
     /// <summary>The model being run.</summary>
     public Model Model => _model;
@@ -74,20 +138,41 @@ public sealed class GraphExecutor : IDisposable
         _forwardValid = _adjointsValid = false;
     }
 
-    /// <summary>Computes every value, the loss included, at <paramref name="weights"/>.</summary>
-    public void Forward(DeviceBuffer weights)
+    /// <summary>
+    /// Computes every value, the loss included, at <paramref name="weights"/>. <paramref name="updateState"/>
+    /// is for the forward pass of a real training step only: ops then update their state (running statistics).
+    /// </summary>
+    public void Forward(DeviceBuffer weights, bool updateState = false)
     {
         CheckLength(weights, "weights");
         var b = Current;
         _weights = weights;
         BindParameters(Slot.Values, weights);
-        foreach (var node in _graph.Nodes)
+        _updateState = updateState && _mode == ExecutionMode.Training;
+        try
         {
-            node.Op.Forward(b.Context(node));
+            foreach (var node in _graph.Nodes)
+            {
+                node.Op.Forward(Context(b, node));
+            }
+        }
+        finally
+        {
+            _updateState = false;
         }
 
         _forwardValid = true;
         _adjointsValid = false;
+    }
+
+    private OpContext Context(BatchBuffers b, Node node)
+    {
+        var c = b.Context(node);
+        c.Mode = _mode;
+        c.State = _stateSlices[node.Id];
+        c.UpdateState = _updateState;
+        c.Seed = Seed;
+        return c;
     }
 
     /// <summary>Reads the loss computed by the last <see cref="Forward"/> (synchronises).</summary>
@@ -118,12 +203,13 @@ public sealed class GraphExecutor : IDisposable
         CheckLength(result, "result");
         RequireForward();
         var b = Current;
+        b.EnsureTangents(_backend);
         BindParameters(Slot.Tangents, vector);
         foreach (var node in _graph.Nodes)
         {
             if (node.Output.DependsOnParameters)
             {
-                node.Op.ForwardTangent(b.Context(node));
+                node.Op.ForwardTangent(Context(b, node));
             }
         }
 
@@ -176,7 +262,7 @@ public sealed class GraphExecutor : IDisposable
                 continue;
             }
 
-            var context = b.Context(node);
+            var context = Context(b, node);
             if (adjoints)
             {
                 node.Op.Backward(context);
@@ -270,6 +356,7 @@ public sealed class GraphExecutor : IDisposable
         _cache.Clear();
         _one.Dispose();
         _scratchGradient.Dispose();
+        _ownState?.Dispose();
     }
 
     private enum Slot
@@ -287,6 +374,8 @@ public sealed class GraphExecutor : IDisposable
         private readonly Model _model;
         private readonly OpContext[] _contexts;
         private readonly DeviceBuffer?[] _workspaces;
+        private readonly DeviceBuffer? _scratch;
+        private bool _tangentsAllocated;
 
         public BatchBuffers(Model model, IBackend backend, int rows, DeviceBuffer one)
         {
@@ -311,20 +400,46 @@ public sealed class GraphExecutor : IDisposable
                 Values[v.Id] = Own(backend.Allocate(count));
                 if (v.Kind == ValueKind.Intermediate && v.DependsOnParameters)
                 {
-                    Tangents[v.Id] = Own(backend.Allocate(count));
                     Adjoints[v.Id] = v.Id == model.Loss.Id ? one : Own(backend.Allocate(count));
-                    AdjointTangents[v.Id] = v.Id == model.Loss.Id ? null : Own(backend.Allocate(count));
                 }
             }
 
             _workspaces = new DeviceBuffer?[graph.Nodes.Count];
             _contexts = new OpContext[graph.Nodes.Count];
+            int scratch = 0;
             foreach (var node in graph.Nodes)
             {
-                int size = node.Op.WorkspaceSize(node.Inputs.Select(i => Shapes[i.Id]).ToArray());
+                int[][] inputShapes = node.Inputs.Select(i => Shapes[i.Id]).ToArray();
+                int size = node.Op.WorkspaceSize(inputShapes);
                 _workspaces[node.Id] = size > 0 ? Own(backend.Allocate(size)) : null;
+                scratch = Math.Max(scratch, node.Op.ScratchSize(inputShapes));
                 _contexts[node.Id] = new OpContext(backend, node.Inputs.Count);
             }
+
+            _scratch = scratch > 0 ? Own(backend.Allocate(scratch)) : null;
+        }
+
+        // Tangent and adjoint-tangent buffers, allocated the first time a Hessian-vector product runs.
+        public void EnsureTangents(IBackend backend)
+        {
+            if (_tangentsAllocated)
+            {
+                return;
+            }
+
+            foreach (var v in _model.Graph.Values)
+            {
+                if (v.Kind == ValueKind.Intermediate && v.DependsOnParameters)
+                {
+                    int count = v.ElementCount(Rows);
+                    Tangents[v.Id] = Own(backend.Allocate(count));
+                    AdjointTangents[v.Id] = v.Id == _model.Loss.Id ? null : Own(backend.Allocate(count));
+                }
+            }
+
+            // Parameter tangent slots stay bound to the caller's vector (rebound by BindParameters).
+            BoundFlat[(int)Slot.Tangents] = BoundFlat[(int)Slot.AdjointTangents] = null;
+            _tangentsAllocated = true;
         }
 
         public int Rows { get; }
@@ -378,6 +493,7 @@ public sealed class GraphExecutor : IDisposable
             c.OutputGradient = T(Adjoints, o);
             c.OutputGradientTangent = T(AdjointTangents, o);
             c.Workspace = _workspaces[node.Id];
+            c.Scratch = _scratch;
             return c;
         }
 

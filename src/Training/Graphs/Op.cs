@@ -17,6 +17,23 @@ public abstract class Op
     /// <summary>Elements of scratch memory Forward needs for the given resolved input shapes (0 for none).</summary>
     public virtual int WorkspaceSize(IReadOnlyList<int[]> inputShapes) => 0;
 
+    /// <summary>
+    /// Elements of temporary memory a rule needs during one call only (shared between nodes), for the given
+    /// resolved input shapes (0 for none).
+    /// </summary>
+    public virtual int ScratchSize(IReadOnlyList<int[]> inputShapes) => 0;
+
+    /// <summary>
+    /// Elements of non-parameter state this op keeps across steps (e.g. running mean and variance), for the
+    /// given input shapes (the batch dimension may be <see cref="Value.Batch"/>; state never depends on it).
+    /// </summary>
+    public virtual int StateSize(IReadOnlyList<int[]> inputShapes) => 0;
+
+    /// <summary>Writes the state's initial values (called once per model instance when it has state).</summary>
+    public virtual void InitialiseState(Span<float> state)
+    {
+    }
+
     /// <summary>Computes the output from the inputs.</summary>
     public abstract void Forward(OpContext context);
 
@@ -38,6 +55,13 @@ public abstract class Op
     /// differences to check the rules (as PyTorch's gradcheck does). Shapes are resolved.
     /// </summary>
     public abstract double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes);
+
+    /// <summary>
+    /// <see cref="ReferenceForward(IReadOnlyList{double[]}, IReadOnlyList{int[]})"/> for ops whose value depends
+    /// on the mode or on their state (given in double precision; null for stateless ops). Never updates the state.
+    /// </summary>
+    public virtual double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes, ExecutionMode mode, double[]? state) =>
+        ReferenceForward(inputs, shapes);
 
     /// <summary>
     /// Writes this op as ONNX nodes for inference, returning the name of the value standing for its output.

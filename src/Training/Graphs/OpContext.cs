@@ -9,7 +9,8 @@ namespace OnePass.Training.Graphs;
 /// </summary>
 public sealed class OpContext
 {
-    internal OpContext(IBackend backend, int inputCount)
+    /// <summary>Creates a context with room for <paramref name="inputCount"/> inputs (executors and op tests fill it).</summary>
+    public OpContext(IBackend backend, int inputCount)
     {
         Backend = backend;
         Inputs = new Tensor[inputCount];
@@ -25,26 +26,54 @@ public sealed class OpContext
     public Tensor[] Inputs { get; }
 
     /// <summary>Forward value of the output.</summary>
-    public Tensor Output { get; internal set; }
+    public Tensor Output { get; set; }
 
     /// <summary>Tangents (directional derivatives along the weight direction) of the inputs; null = zero.</summary>
     public Tensor?[] InputTangents { get; }
 
     /// <summary>Tangent of the output; set when the output depends on the weights.</summary>
-    public Tensor? OutputTangent { get; internal set; }
+    public Tensor? OutputTangent { get; set; }
 
     /// <summary>Adjoint (∂loss/∂output) of the output.</summary>
-    public Tensor? OutputGradient { get; internal set; }
+    public Tensor? OutputGradient { get; set; }
 
     /// <summary>Adjoints of the inputs to accumulate into; null where not needed.</summary>
     public Tensor?[] InputGradients { get; }
 
     /// <summary>Tangent of the output's adjoint (the R-operator of the backward pass); null = zero.</summary>
-    public Tensor? OutputGradientTangent { get; internal set; }
+    public Tensor? OutputGradientTangent { get; set; }
 
     /// <summary>Adjoint tangents of the inputs to accumulate into; null where not needed.</summary>
     public Tensor?[] InputGradientTangents { get; }
 
     /// <summary>Scratch kept from Forward to the other rules (e.g. softmax probabilities), or null.</summary>
-    public DeviceBuffer? Workspace { get; internal set; }
+    public DeviceBuffer? Workspace { get; set; }
+
+    /// <summary>
+    /// Temporary memory of at least <see cref="Op.ScratchSize"/> elements, valid only during one rule call and
+    /// shared by every node (e.g. an im2col matrix), or null when the op asked for none.
+    /// </summary>
+    public DeviceBuffer? Scratch { get; set; }
+
+    /// <summary>Training or evaluation behaviour.</summary>
+    public ExecutionMode Mode { get; set; }
+
+    /// <summary>
+    /// The op's non-parameter state (<see cref="Op.StateSize"/> elements, e.g. batch-norm running statistics),
+    /// or null when it has none. Rules read it; only <see cref="Op.Forward"/> with <see cref="UpdateState"/>
+    /// may write it.
+    /// </summary>
+    public DeviceBuffer? State { get; set; }
+
+    /// <summary>
+    /// True only for the forward pass of a real training step: ops then update their state (running
+    /// statistics). Hypergradient re-forwards, Hessian-vector products and evaluation leave it false.
+    /// </summary>
+    public bool UpdateState { get; set; }
+
+    /// <summary>
+    /// Seed of the current step's randomness: fixed by the executor for one forward pass and kept for the
+    /// backward and tangent passes at the same point, so a random op (e.g. dropout) draws the same mask in all four rules.
+    /// </summary>
+    public ulong Seed { get; set; }
 }

@@ -28,7 +28,7 @@ public static class Mlp
         }
 
         var graph = new Graph();
-        var bounds = new Dictionary<Value, float>();
+        var bounds = new Dictionary<Value, ParameterInit>();
         var x = graph.AddInput("input", Value.Batch, layerSizes[0]);
         var target = loss == LossKind.CrossEntropy
             ? graph.AddTarget("target", Value.Batch)
@@ -39,7 +39,7 @@ public static class Mlp
             int fanIn = layerSizes[i - 1];
             var w = graph.AddParameter($"layer{i}.weight", layerSizes[i], fanIn);
             var b = graph.AddParameter($"layer{i}.bias", layerSizes[i]);
-            bounds[w] = bounds[b] = 1f / MathF.Sqrt(fanIn);
+            bounds[w] = bounds[b] = new ParameterInit.Uniform(1f / MathF.Sqrt(fanIn));
             h = graph.Apply(new LinearOp(), $"layer{i}.output", h, w, b);
             if (i < layerSizes.Count - 1)
             {

@@ -10,7 +10,7 @@ namespace OnePass.Training.Models;
 public sealed class Model
 {
     /// <summary>Wraps a built graph; every parameter value in it gets a slot in the flat weight vector.</summary>
-    public Model(Graph graph, Value input, Value target, Value prediction, Value loss, LossKind lossKind, string description, IReadOnlyDictionary<Value, float> initBounds)
+    public Model(Graph graph, Value input, Value target, Value prediction, Value loss, LossKind lossKind, string description, IReadOnlyDictionary<Value, ParameterInit> initialisers)
     {
         Graph = graph;
         Input = input;
@@ -34,12 +34,65 @@ public sealed class Model
             }
 
             int length = value.ElementCount(1);
-            parameters.Add(new ParameterInfo(value.Name, value.Shape, offset, length, value, initBounds.TryGetValue(value, out float b) ? b : 0f));
-            offset += length;
+            parameters.Add(new ParameterInfo(value.Name, value.Shape, offset, length, value,
+                initialisers.TryGetValue(value, out var init) ? init : new ParameterInit.Constant(0f)));
+            offset = checked(offset + length);
         }
 
         Parameters = parameters;
         ParameterCount = offset;
+
+        var states = new List<StateInfo>();
+        int stateOffset = 0;
+        foreach (var node in graph.Nodes)
+        {
+            int size = node.Op.StateSize(node.Inputs.Select(i => i.Shape).ToArray());
+            if (size > 0)
+            {
+                states.Add(new StateInfo(node.Output.Name, node, stateOffset, size));
+                stateOffset = checked(stateOffset + size);
+            }
+        }
+
+        States = states;
+        StateCount = stateOffset;
+        long perRow = 0;
+        foreach (var value in graph.Values)
+        {
+            if (value.Kind != ValueKind.Parameter && value.Shape.Length > 0 && value.Shape[0] == Value.Batch)
+            {
+                perRow += value.ElementCount(1);
+            }
+        }
+
+        ActivationElementsPerRow = perRow;
+    }
+
+    /// <summary>The architecture and its parameters this model was built from (null for hand-built test graphs).</summary>
+    public ModelSpec? Spec { get; internal set; }
+
+    /// <summary>Nodes with non-parameter state, in flat-state order.</summary>
+    public IReadOnlyList<StateInfo> States { get; }
+
+    /// <summary>Total elements of non-parameter state (batch-norm running statistics); 0 for an MLP.</summary>
+    public int StateCount { get; }
+
+    /// <summary>Elements of all per-example values (inputs, activations, loss inputs) for one example: the size of a forward pass per row.</summary>
+    public long ActivationElementsPerRow { get; }
+
+    /// <summary>The shape of one example, without the batch dimension (e.g. [784] or [3, 32, 32]).</summary>
+    public int[] InputShape => Input.Shape[1..];
+
+    /// <summary>The initial non-parameter state (each stateful op's own initial values).</summary>
+    public float[] InitialState()
+    {
+        var state = new float[StateCount];
+        foreach (var s in States)
+        {
+            s.Node.Op.InitialiseState(state.AsSpan(s.Offset, s.Length));
+        }
+
+        return state;
     }
 
     /// <summary>The graph (training loss included).</summary>
@@ -69,8 +122,20 @@ public sealed class Model
     /// <summary>Total number of weights.</summary>
     public int ParameterCount { get; }
 
-    /// <summary>Features per example.</summary>
-    public int InputWidth => Input.Shape[^1];
+    /// <summary>Input elements per example (features, or C·H·W for images).</summary>
+    public int InputWidth
+    {
+        get
+        {
+            int n = 1;
+            for (int i = 1; i < Input.Shape.Length; i++)
+            {
+                n *= Input.Shape[i];
+            }
+
+            return n;
+        }
+    }
 
     /// <summary>Outputs per example (classes for classification).</summary>
     public int OutputWidth => Prediction.Shape[^1];
@@ -84,7 +149,7 @@ public sealed class Model
         {
             for (int i = 0; i < p.Length; i++)
             {
-                weights[p.Offset + i] = (float)(((random.NextDouble() * 2) - 1) * p.InitBound);
+                weights[p.Offset + i] = p.Init.Draw(random);
             }
         }
 

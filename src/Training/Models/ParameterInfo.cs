@@ -2,8 +2,5 @@ using OnePass.Training.Graphs;
 
 namespace OnePass.Training.Models;
 
-/// <summary>
-/// One weight tensor's place in the model's flat weight vector, and how it is initialised:
-/// uniform in [−InitBound, InitBound] (PyTorch's default for Linear layers: 1/√fan_in).
-/// </summary>
-public sealed record ParameterInfo(string Name, int[] Shape, int Offset, int Length, Value Value, float InitBound);
+/// <summary>One weight tensor's place in the model's flat weight vector, and how it is initialised.</summary>
+public sealed record ParameterInfo(string Name, int[] Shape, int Offset, int Length, Value Value, ParameterInit Init);

@@ -14,6 +14,12 @@ public interface IBackend : IDisposable
     /// <summary>One line describing the device, for logs and summaries.</summary>
     string Description { get; }
 
+    /// <summary>The convolution and pooling family's kernels.</summary>
+    IConvolutionKernels Convolution { get; }
+
+    /// <summary>The normalisation family's kernels.</summary>
+    INormalisationKernels Normalisation { get; }
+
     // ---- memory -------------------------------------------------------------------------------------------
 
     /// <summary>Allocates <paramref name="length"/> zero-initialised elements.</summary>

@@ -52,6 +52,14 @@ public sealed unsafe class CudaBackend : IBackend
     public string Name => "cuda";
 
     /// <inheritdoc />
+    public IConvolutionKernels Convolution =>
+        throw new BackendUnavailableException("convolution and pooling have no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+
+    /// <inheritdoc />
+    public INormalisationKernels Normalisation =>
+        throw new BackendUnavailableException("batch normalisation has no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+
+    /// <inheritdoc />
     public string Description { get; }
 
     /// <summary>How many times the memory pool called cuMemAlloc (flat after warm-up).</summary>

@@ -1,0 +1,39 @@
+using OnePass.Training.Tensors;
+
+namespace OnePass.Training.Models;
+
+/// <summary>Builds the model a <see cref="ModelSpec"/> describes, one builder per architecture.</summary>
+public static class ModelBuilder
+{
+    /// <summary>
+    /// The model of <paramref name="spec"/>; throws <see cref="ArgumentException"/> naming the field when the spec
+    /// is malformed (unknown architecture, sizes that do not fit).
+    /// </summary>
+    public static Model Build(ModelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var loss = spec.LossKind;
+        var model = spec.Architecture switch
+        {
+            "mlp" => BuildMlp(spec, loss),
+            _ => throw new ArgumentException($"unknown model architecture '{spec.Architecture}' (expected one of {string.Join(", ", ModelSpec.Architectures)})"),
+        };
+        model.Spec = spec;
+        return model;
+    }
+
+    private static Model BuildMlp(ModelSpec spec, LossKind loss)
+    {
+        if (spec.LayerSizes is not { Length: >= 2 } sizes)
+        {
+            throw new ArgumentException("an mlp needs layer_sizes with at least an input and an output size");
+        }
+
+        if (!Enum.TryParse<Activation>(spec.Activation, ignoreCase: true, out var activation) || !Enum.IsDefined(activation))
+        {
+            throw new ArgumentException($"unknown activation '{spec.Activation}' (expected relu, tanh or sigmoid)");
+        }
+
+        return Mlp.Build(sizes, activation, loss);
+    }
+}
