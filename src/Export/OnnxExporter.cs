@@ -29,31 +29,35 @@ public static class OnnxExporter
     /// <summary>Exports the model stored in a checkpoint.</summary>
     public static ModelProto Export(Checkpoint checkpoint, string checkpointPath)
     {
-        var model = CheckpointModel.Build(checkpoint.Header, checkpointPath);
-        if (checkpoint.Weights.Length != model.ParameterCount)
-        {
-            throw new CheckpointException(checkpointPath, $"holds {checkpoint.Weights.Length} weights; {model.Description} has {model.ParameterCount}");
-        }
-
-        return Export(model, checkpoint.Weights, checkpoint.Header);
+        var model = CheckpointModel.Build(checkpoint, checkpointPath);
+        return Export(model, checkpoint.Weights, checkpoint.Header, checkpoint.State);
     }
 
     /// <summary>
     /// Exports <paramref name="model"/> with <paramref name="weights"/> and the facts in <paramref name="header"/>.
     /// Throws <see cref="ArgumentException"/> when the weights or the normalisation do not fit the model, and
     /// <see cref="NotSupportedException"/> naming the op when an op on the inference path has no ONNX mapping.
+    /// <paramref name="state"/> is the model's non-parameter state (running statistics; null: its initial state).
     /// </summary>
-    public static ModelProto Export(Model model, float[] weights, CheckpointHeader header)
+    public static ModelProto Export(Model model, float[] weights, CheckpointHeader header, float[]? state = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(header);
+        state ??= model.InitialState();
         Validate(model, weights, header);
+        if (state.Length != model.StateCount)
+        {
+            throw new ArgumentException($"{model.Description} has {model.StateCount} state values, {state.Length} were given");
+        }
+
         var builder = new OnnxGraphBuilder("onepass");
         int inputs = model.InputWidth, outputs = model.OutputWidth;
-        string raw = builder.AddInput(InputName, [null, inputs], $"{InputDescription(header.DataSet, inputs)}, one example per row");
-        string mean = builder.AddInitializer("input_mean", [inputs], header.InputMean);
-        string std = builder.AddInitializer("input_std", [inputs], header.InputStd);
+        int[] exampleShape = model.InputShape;
+        string layout = exampleShape.Length == 1 ? "one example per row" : $"N×{string.Join("×", exampleShape)} (batch, channels, height, width)";
+        string raw = builder.AddInput(InputName, [null, .. exampleShape.Select(d => (int?)d)], $"{InputDescription(header.DataSet, inputs)}, {layout}");
+        string mean = builder.AddInitializer("input_mean", exampleShape, header.InputMean);
+        string std = builder.AddInitializer("input_std", exampleShape, header.InputStd);
 
         // Sub then Div (not Mul by 1/std) so the graph normalises exactly as the engine's data loader does.
         string centred = builder.AddNode("Sub", [raw, mean]);
@@ -70,8 +74,10 @@ public static class OnnxExporter
             }
         }
 
+        var stateOf = model.States.ToDictionary(x => x.Node, x => (ReadOnlyMemory<float>)state.AsMemory(x.Offset, x.Length));
         foreach (var node in path)
         {
+            emitter.State = stateOf.GetValueOrDefault(node, ReadOnlyMemory<float>.Empty);
             names[node.Output] = node.Op.ToOnnx(emitter, node.Inputs.Select(i => names[i]).ToArray());
         }
 
@@ -103,6 +109,7 @@ public static class OnnxExporter
     public static string InputDescription(string dataSet, int width) => dataSet switch
     {
         FashionMnist.Name => $"raw pixel values 0-255 ({width} per image, row-major 28×28)",
+        "cifar10" => $"raw pixel values 0-255 ({width} per image: red, green and blue planes of 32×32)",
         _ => $"{width} raw (unnormalised) features",
     };
 

@@ -137,11 +137,47 @@ public sealed class ExporterTests
         Assert.Contains("truncated.ckpt", e1.Message);
 
         byte[] other = (byte[])bytes.Clone();
-        other[6] = 2;
-        string versioned = Path.Combine(dir, "v2.ckpt");
+        other[6] = 3;
+        string versioned = Path.Combine(dir, "v3.ckpt");
         File.WriteAllBytes(versioned, other);
         var e2 = Assert.Throws<CheckpointException>(() => Checkpoint.Load(versioned));
-        Assert.Contains("format version 2", e2.Message);
+        Assert.Contains("format version 3", e2.Message);
+
+        // A flipped bit in a weight is caught by the checksum, not exported as a model that predicts garbage.
+        byte[] flipped = (byte[])bytes.Clone();
+        flipped[^12] ^= 0x40;
+        string corrupt = Path.Combine(dir, "flipped.ckpt");
+        File.WriteAllBytes(corrupt, flipped);
+        Assert.Contains("SHA-256", Assert.Throws<CheckpointException>(() => Checkpoint.Load(corrupt)).Message);
+
+        // Format 1 (no state, no checksum) still loads, with a warning.
+        byte[] json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(header);
+        using (var v1 = new MemoryStream())
+        {
+            v1.Write("OPCKPT"u8);
+            v1.Write(BitConverter.GetBytes(1));
+            v1.Write(BitConverter.GetBytes(json.Length));
+            v1.Write(json);
+            v1.Write(BitConverter.GetBytes(weights.Length));
+            foreach (float w in weights)
+            {
+                v1.Write(BitConverter.GetBytes(w));
+            }
+
+            v1.Write("END!"u8);
+            File.WriteAllBytes(Path.Combine(dir, "v1.ckpt"), v1.ToArray());
+        }
+
+        var old = Checkpoint.Load(Path.Combine(dir, "v1.ckpt"));
+        Assert.Equal(weights, old.Weights);
+        Assert.Empty(old.State);
+        Assert.Contains("no checksum", old.Warning);
+
+        // State (running statistics) round-trips beside the weights.
+        float[] state = [1.5f, -2f, 0.25f];
+        new Checkpoint(header, weights, state).Save(path);
+        Assert.Equal(state, Checkpoint.Load(path).State);
+        Assert.Null(Checkpoint.Load(path).Warning);
 
         string junk = Path.Combine(dir, "junk.ckpt");
         File.WriteAllText(junk, "not a checkpoint at all");

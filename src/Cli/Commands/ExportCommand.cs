@@ -22,6 +22,11 @@ internal static class ExportCommand
             }
 
             var checkpoint = Checkpoint.Load(checkpointPath);
+            if (checkpoint.Warning is { } warning)
+            {
+                Console.Error.WriteLine($"onepass: warning: {warning}");
+            }
+
             var model = OnnxExporter.Export(checkpoint, checkpointPath);
             string path = parse.GetValue(output) ?? Path.Combine(dir, "model.onnx");
             OnnxModelWriter.Save(model, path);

@@ -17,7 +17,13 @@ public sealed record CheckpointHeader
     /// <summary>"regression" or "classification".</summary>
     [JsonPropertyName("task")] public string Task { get; init; } = "";
 
-    /// <summary>Layer sizes, input first.</summary>
+    /// <summary>The model's architecture and parameters (format 2); null in format-1 files, which describe an MLP by <see cref="LayerSizes"/>.</summary>
+    [JsonPropertyName("model")] public Models.ModelSpec? Model { get; init; }
+
+    /// <summary>SHA-256 (hex) of the weight and state section that follows the header (format 2).</summary>
+    [JsonPropertyName("payload_sha256")] public string PayloadSha256 { get; init; } = "";
+
+    /// <summary>Layer sizes of an MLP, input first (format 1, and format 2 MLPs for readers of the header).</summary>
     [JsonPropertyName("layer_sizes")] public int[] LayerSizes { get; init; } = [];
 
     /// <summary>Hidden activation: relu, tanh or sigmoid.</summary>

@@ -1,30 +1,73 @@
 using OnePass.Training.Models;
-using OnePass.Training.Tensors;
 
 namespace OnePass.Training.Checkpoints;
 
 /// <summary>Rebuilds the model a checkpoint was trained as.</summary>
 public static class CheckpointModel
 {
-    /// <summary>The MLP described by <paramref name="header"/>; throws a <see cref="CheckpointException"/> when it is malformed.</summary>
+    /// <summary>
+    /// The model described by <paramref name="header"/>: its model spec, or for format-1 headers the MLP of its
+    /// layer sizes; throws a <see cref="CheckpointException"/> when the description is malformed.
+    /// </summary>
     public static Model Build(CheckpointHeader header, string path)
     {
-        if (!Enum.TryParse<Activation>(header.Activation, ignoreCase: true, out var activation))
+        var spec = header.Model ?? new ModelSpec
         {
-            throw new CheckpointException(path, $"names an unknown activation '{header.Activation}'");
-        }
-
-        var loss = header.Loss switch
-        {
-            "cross-entropy" => LossKind.CrossEntropy,
-            "mse" => LossKind.MeanSquaredError,
-            _ => throw new CheckpointException(path, $"names an unknown loss '{header.Loss}'"),
+            Architecture = "mlp",
+            LayerSizes = header.LayerSizes,
+            Activation = header.Activation,
+            Loss = header.Loss,
+            InputShape = header.LayerSizes is { Length: > 0 } sizes ? [sizes[0]] : [],
+            Outputs = header.LayerSizes is { Length: > 0 } s ? s[^1] : 0,
         };
-        if (header.LayerSizes.Length < 2 || header.InputMean.Length != header.LayerSizes[0] || header.InputStd.Length != header.LayerSizes[0])
+        Model model;
+        try
         {
-            throw new CheckpointException(path, "has inconsistent layer sizes and input normalisation");
+            model = ModelBuilder.Build(spec);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(path, $"describes a model that cannot be built: {e.Message}");
         }
 
-        return Mlp.Build(header.LayerSizes, activation, loss);
+        if (header.InputMean is null || header.InputStd is null || header.InputMean.Length != model.InputWidth || header.InputStd.Length != model.InputWidth)
+        {
+            throw new CheckpointException(path, $"has input normalisation for {header.InputMean?.Length ?? 0} features; {model.Description} takes {model.InputWidth}");
+        }
+
+        return model;
+    }
+
+    /// <summary>
+    /// The model of a loaded checkpoint, checked against its weights and state; throws a
+    /// <see cref="CheckpointException"/> when they do not fit or a weight is not finite.
+    /// </summary>
+    public static Model Build(Checkpoint checkpoint, string path)
+    {
+        var model = Build(checkpoint.Header, path);
+        if (checkpoint.Weights.Length != model.ParameterCount)
+        {
+            throw new CheckpointException(path, $"holds {checkpoint.Weights.Length} weights; {model.Description} has {model.ParameterCount}");
+        }
+
+        if (checkpoint.State.Length != model.StateCount && !(checkpoint.State.Length == 0 && model.StateCount == 0))
+        {
+            throw new CheckpointException(path, $"holds {checkpoint.State.Length} state values; {model.Description} has {model.StateCount}");
+        }
+
+        int bad = Array.FindIndex(checkpoint.Weights, w => !float.IsFinite(w));
+        if (bad >= 0)
+        {
+            var p = model.Parameters.Last(q => q.Offset <= bad);
+            throw new CheckpointException(path, $"holds a non-finite weight ({checkpoint.Weights[bad]}) in {p.Name} at index {bad - p.Offset}");
+        }
+
+        bad = Array.FindIndex(checkpoint.State, w => !float.IsFinite(w));
+        if (bad >= 0)
+        {
+            throw new CheckpointException(path, $"holds a non-finite state value ({checkpoint.State[bad]}) at index {bad}");
+        }
+
+        return model;
     }
 }

@@ -67,6 +67,21 @@ public sealed class TrainingConfig
     /// <summary>Hidden activation: relu, tanh or sigmoid.</summary>
     public string Activation { get; set; } = "relu";
 
+    /// <summary>Model architecture: mlp (default), cnn or resnet18.</summary>
+    public string Architecture { get; set; } = "mlp";
+
+    /// <summary>Shape of one input example for convolutional models [channels, height, width]; null: the data set's image shape.</summary>
+    public int[]? InputShape { get; set; }
+
+    /// <summary>Classes of a convolutional classifier; 0: the data set's class count.</summary>
+    public int Classes { get; set; }
+
+    /// <summary>Channels of the first stage of a convolutional model; 0: the architecture's default (resnet18 64, cnn 32).</summary>
+    public int BaseWidth { get; set; }
+
+    /// <summary>Examples per forward pass when evaluating a split; 0: derived from the model's activation size.</summary>
+    public int EvaluationChunk { get; set; }
+
     /// <summary>Where the configuration came from (for messages).</summary>
     public string Source { get; private set; } = "defaults";
 
@@ -90,6 +105,11 @@ public sealed class TrainingConfig
         ["log_every"] = (c, n, w) => c.LogEvery = Integer(n, w),
         ["model.layer_sizes"] = (c, n, w) => c.LayerSizes = Array.ConvertAll(Numbers(n, w), v => v == Math.Floor(v) ? (int)v : throw new ConfigException($"{w}: layer sizes must be integers")),
         ["model.activation"] = (c, n, w) => c.Activation = Text(n, w),
+        ["model.architecture"] = (c, n, w) => c.Architecture = Text(n, w),
+        ["model.input_shape"] = (c, n, w) => c.InputShape = IsNull(n) ? null : Array.ConvertAll(Numbers(n, w), v => v == Math.Floor(v) && v >= 1 && v <= 1 << 16 ? (int)v : throw new ConfigException($"{w}: every dimension must be an integer between 1 and 65536, got {v}")),
+        ["model.classes"] = (c, n, w) => c.Classes = Integer(n, w),
+        ["model.base_width"] = (c, n, w) => c.BaseWidth = Integer(n, w),
+        ["evaluation_chunk"] = (c, n, w) => c.EvaluationChunk = Integer(n, w),
     };
 
     /// <summary>Every key a configuration may hold (nested keys dotted).</summary>
@@ -211,7 +231,7 @@ public sealed class TrainingConfig
     public void Validate()
     {
         string[] algorithms = ["random", "lorraine", "baydin", "diff-through-opt", "ours-wd-lr", "ours-wd-lr-m", "ours-wd-hdlr-m"];
-        string[] datasets = ["fashion-mnist", "uci-energy", "uci-kin8nm", "uci-power"];
+        string[] datasets = ["fashion-mnist", "cifar10", "uci-energy", "uci-kin8nm", "uci-power"];
         Require(datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
         Require(algorithms.Contains(Algorithm), $"algorithm '{Algorithm}' is not one of {string.Join(", ", algorithms)}");
         Require(NetworkWeightSteps >= 1, "network_weight_steps must be at least 1");
@@ -226,6 +246,11 @@ public sealed class TrainingConfig
         Require(LogEvery >= 0, "log_every must be 0 (automatic) or positive");
         Require(LayerSizes.Length >= 2 && LayerSizes.All(s => s > 0), "model.layer_sizes must list at least two positive sizes");
         Require(Activation is "relu" or "tanh" or "sigmoid", $"model.activation '{Activation}' is not one of relu, tanh, sigmoid");
+        Require(Models.ModelSpec.Architectures.Contains(Architecture), $"model.architecture '{Architecture}' is not one of {string.Join(", ", Models.ModelSpec.Architectures)}");
+        Require(InputShape is null || InputShape.Length == 3, $"model.input_shape must be [channels, height, width], got [{string.Join(", ", InputShape ?? [])}]");
+        Require(Classes >= 0, "model.classes must be 0 (the data set's) or positive");
+        Require(BaseWidth >= 0 && BaseWidth <= 4096, "model.base_width must be 0 (the architecture's default) or between 1 and 4096");
+        Require(EvaluationChunk >= 0, "evaluation_chunk must be 0 (automatic) or positive");
     }
 
     private void Require(bool condition, string message)
@@ -261,9 +286,25 @@ public sealed class TrainingConfig
         sb.AppendLine(inv, $"lr_clip: {List(LrClip)}");
         sb.AppendLine(inv, $"lr_multiplier: {List(LrMultiplier)}");
         sb.AppendLine(inv, $"log_every: {LogEvery}");
+        if (EvaluationChunk != 0)
+        {
+            sb.AppendLine(inv, $"evaluation_chunk: {EvaluationChunk}");
+        }
+
         sb.AppendLine("model:");
-        sb.AppendLine(inv, $"  layer_sizes: {List(LayerSizes)}");
-        sb.AppendLine(inv, $"  activation: {Activation}");
+        if (Architecture != "mlp")
+        {
+            // Only non-default keys beyond the MLP's, so that an MLP configuration hashes as it always has.
+            sb.AppendLine(inv, $"  architecture: {Architecture}");
+            sb.AppendLine(inv, $"  input_shape: {(InputShape is null ? "null" : List(InputShape))}");
+            sb.AppendLine(inv, $"  classes: {Classes}");
+            sb.AppendLine(inv, $"  base_width: {BaseWidth}");
+        }
+        else
+        {
+            sb.AppendLine(inv, $"  layer_sizes: {List(LayerSizes)}");
+            sb.AppendLine(inv, $"  activation: {Activation}");
+        }
         return sb.ToString();
     }
 
@@ -277,6 +318,7 @@ public sealed class TrainingConfig
         copy.LrClip = (double[])LrClip.Clone();
         copy.LrMultiplier = (double[])LrMultiplier.Clone();
         copy.LayerSizes = (int[])LayerSizes.Clone();
+        copy.InputShape = (int[]?)InputShape?.Clone();
         return copy;
     }
 }

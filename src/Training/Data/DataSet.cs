@@ -56,6 +56,12 @@ public sealed class DataSet
     /// <summary>Number of model outputs: the class count for classification, 1 for regression.</summary>
     public int OutputWidth { get; }
 
+    /// <summary>
+    /// For image data sets, the shape of one example [channels, height, width] (its C·H·W values are stored
+    /// row-major in that order); null for tabular data.
+    /// </summary>
+    public int[]? ImageShape { get; init; }
+
     /// <summary>Training split.</summary>
     public DataSplit Train { get; }
 

@@ -140,7 +140,10 @@ public static class FashionMnist
             MakeSplit(trainImages.Pixels, trainLabels, 0, trainCount, width, table),
             MakeSplit(trainImages.Pixels, trainLabels, trainCount, validationCount, width, table),
             MakeSplit(testImages.Pixels, testLabels, 0, testImages.Count, width, table),
-            normalisation);
+            normalisation)
+        {
+            ImageShape = [1, trainImages.Rows, trainImages.Columns],
+        };
     }
 
     private static void CheckPair(IdxImages images, string imagesPath, byte[] labels, string labelsPath)

@@ -22,6 +22,14 @@ public static class ModelBuilder
         return model;
     }
 
+    /// <summary>The first stage's channels when a configuration leaves base_width at 0: resnet18 64 (torchvision), cnn 32.</summary>
+    public static int DefaultBaseWidth(string architecture) => architecture switch
+    {
+        "resnet18" => 64,
+        "cnn" => 32,
+        _ => 0,
+    };
+
     private static Model BuildMlp(ModelSpec spec, LossKind loss)
     {
         if (spec.LayerSizes is not { Length: >= 2 } sizes)

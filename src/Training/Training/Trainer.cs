@@ -20,7 +20,10 @@ namespace OnePass.Training.Training;
 public sealed class Trainer
 {
     /// <summary>Largest number of rows evaluated in one forward pass.</summary>
-    public const int EvaluationChunk = 10000;
+    public const int MaxEvaluationChunk = 10000;
+
+    /// <summary>Activation elements (about 256 MiB of float32) that the automatic evaluation chunk aims at.</summary>
+    public const long EvaluationActivationBudget = 1L << 26;
 
     /// <summary>JSON options for summary.json (NaN allowed for diverged runs).</summary>
     public static readonly JsonSerializerOptions JsonOptions = new()
@@ -43,18 +46,65 @@ public sealed class Trainer
         _outDir = outDir;
     }
 
+    /// <summary>The model spec the configuration describes, checked against the data set.</summary>
+    public static ModelSpec Spec(TrainingConfig config, DataSet data)
+    {
+        string loss = data.Task == TaskKind.Classification ? "cross-entropy" : "mse";
+        if (config.Architecture == "mlp")
+        {
+            int[] sizes = config.LayerSizes;
+            if (sizes[0] != data.InputWidth || sizes[^1] != data.OutputWidth)
+            {
+                throw new ConfigException($"{config.Source}: model.layer_sizes [{string.Join(", ", sizes)}] must start with the data set's {data.InputWidth} inputs and end with its {data.OutputWidth} outputs");
+            }
+
+            return new ModelSpec { Architecture = "mlp", LayerSizes = sizes, Activation = config.Activation, Loss = loss, InputShape = [sizes[0]], Outputs = sizes[^1] };
+        }
+
+        int[] shape = config.InputShape ?? data.ImageShape
+            ?? throw new ConfigException($"{config.Source}: model.architecture {config.Architecture} needs images; dataset '{config.DataSet}' is tabular (set model.input_shape [channels, height, width] if its rows are images)");
+        if ((long)shape[0] * shape[1] * shape[2] != data.InputWidth)
+        {
+            throw new ConfigException($"{config.Source}: model.input_shape [{string.Join(", ", shape)}] holds {(long)shape[0] * shape[1] * shape[2]} values per example; dataset '{config.DataSet}' has {data.InputWidth}");
+        }
+
+        if (data.Task != TaskKind.Classification)
+        {
+            throw new ConfigException($"{config.Source}: model.architecture {config.Architecture} is a classifier; dataset '{config.DataSet}' is a regression task");
+        }
+
+        if (config.Classes != 0 && config.Classes != data.OutputWidth)
+        {
+            throw new ConfigException($"{config.Source}: model.classes is {config.Classes}; dataset '{config.DataSet}' has {data.OutputWidth} classes");
+        }
+
+        return new ModelSpec
+        {
+            Architecture = config.Architecture, InputShape = shape, Outputs = data.OutputWidth, Loss = loss,
+            BaseWidth = config.BaseWidth != 0 ? config.BaseWidth : ModelBuilder.DefaultBaseWidth(config.Architecture),
+        };
+    }
+
     /// <summary>Builds the model the configuration describes, checking it against the data set.</summary>
     public static Model BuildModel(TrainingConfig config, DataSet data)
     {
-        int[] sizes = config.LayerSizes;
-        if (sizes[0] != data.InputWidth || sizes[^1] != data.OutputWidth)
+        try
         {
-            throw new ConfigException($"{config.Source}: model.layer_sizes [{string.Join(", ", sizes)}] must start with the data set's {data.InputWidth} inputs and end with its {data.OutputWidth} outputs");
+            return ModelBuilder.Build(Spec(config, data));
         }
-
-        var activation = Enum.Parse<Activation>(config.Activation, ignoreCase: true);
-        return Mlp.Build(sizes, activation, data.Task == TaskKind.Classification ? LossKind.CrossEntropy : LossKind.MeanSquaredError);
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{config.Source}: model: {e.Message}");
+        }
     }
+
+    /// <summary>
+    /// Examples per evaluation forward pass: <paramref name="configured"/> when positive, else as many as keep
+    /// the model's activations near <see cref="EvaluationActivationBudget"/> elements (at most
+    /// <see cref="MaxEvaluationChunk"/>).
+    /// </summary>
+    public static int EvaluationChunkFor(Model model, int configured) =>
+        configured > 0 ? configured : (int)Math.Clamp(EvaluationActivationBudget / Math.Max(1, model.ActivationElementsPerRow), 1, MaxEvaluationChunk);
 
     /// <summary>Trains with <paramref name="optimiser"/>; returns the summary (also written to summary.json).</summary>
     public TrainingSummary Run(IHyperOptimiser optimiser, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
@@ -70,9 +120,12 @@ public sealed class Trainer
             ? new BatchSampler(_data.Validation, valBatch == 0 ? _data.Validation.Count : Math.Min(valBatch, _data.Validation.Count), _config.Seed + 1)
             : null;
 
-        using var trainExecutor = new GraphExecutor(model, _backend);
-        using var validationExecutor = new GraphExecutor(model, _backend);
-        using var evalExecutor = new GraphExecutor(model, _backend);
+        using var modelState = _backend.Allocate(model.StateCount);
+        _backend.Upload(model.InitialState(), modelState);
+        using var trainExecutor = new GraphExecutor(model, _backend) { State = modelState };
+        using var validationExecutor = new GraphExecutor(model, _backend) { State = modelState };
+        using var evalExecutor = new InferenceExecutor(model, _backend) { State = modelState };
+        int chunk = EvaluationChunkFor(model, _config.EvaluationChunk);
         using var weights = _backend.Allocate(n);
         IUpdateRule rule = SgdUpdateRule.Instance;
         using var ruleState = new BufferGroup(_backend, rule.StateBufferCount, n);
@@ -98,7 +151,7 @@ public sealed class Trainer
             AtomicFile.WriteAllText(Path.Combine(_outDir, "config.yaml"), _config.ToYaml());
         }
 
-        var initial = EvaluateAll(evalExecutor, weights, trainSplit);
+        var initial = EvaluateAll(evalExecutor, weights, trainSplit, chunk);
         metrics?.Write(0, 0, initial, hypers.Summary());
         var trainClock = new Stopwatch();
         string? failure = null;
@@ -115,7 +168,10 @@ public sealed class Trainer
                 {
                     var batch = sampler.Next();
                     trainExecutor.SetBatch(batch.Inputs, batch.Targets, batch.Count);
-                    trainExecutor.Forward(weights);
+                    trainExecutor.Seed = StepSeed(_config.Seed, step + 1);
+
+                    // The one forward pass that may move running statistics: hypergradient passes re-forward without.
+                    trainExecutor.Forward(weights, updateState: true);
                     trainExecutor.Backward(gradient);
                     lastTrainLoss = trainExecutor.ReadLoss();
                     if (!double.IsFinite(lastTrainLoss))
@@ -157,14 +213,14 @@ public sealed class Trainer
                         throw Diverged(step, hyperStep + 1, hypers, "weights");
                     }
 
-                    latest = EvaluateAll(evalExecutor, weights, trainSplit);
+                    latest = EvaluateAll(evalExecutor, weights, trainSplit, chunk);
                     if (!double.IsFinite(latest.Train.Loss) || !double.IsFinite(latest.Test.Loss))
                     {
                         throw Diverged(step, hyperStep + 1, hypers, "evaluation loss");
                     }
 
                     metrics?.Write(step, hyperStep + 1, latest, hypers.Summary());
-                    SaveCheckpoint(model, weights, hypers, latest, step);
+                    SaveCheckpoint(model, weights, modelState, hypers, latest, step);
                 }
 
                 progress?.Report(new TrainingProgress(step, totalSteps, lastTrainLoss, latest.Validation?.Loss, latest.Test.Loss, hypers.Describe()));
@@ -179,7 +235,7 @@ public sealed class Trainer
         var final = failure is null ? latest : new SplitMetrics(new EvaluationResult(double.NaN, null), null, new EvaluationResult(double.NaN, null));
         var summary = new TrainingSummary
         {
-            DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description,
+            DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description, ModelSpec = model.Spec,
             WeightSteps = step, HyperparameterSteps = state.HyperStep, WallSeconds = wall.Elapsed.TotalSeconds, TrainSeconds = trainClock.Elapsed.TotalSeconds,
             Initial = initial.ToSummary(), Final = final.ToSummary(), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
             Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(),
@@ -209,7 +265,10 @@ public sealed class Trainer
             $"{what} became NaN or infinite at weight step {step} (hyperparameter step {hyperStep}) with {hypers.Describe()}{kept}", step);
     }
 
-    private void SaveCheckpoint(Model model, DeviceBuffer weights, HyperparameterSet hypers, SplitMetrics metrics, long step)
+    // A per-step seed for ops that draw random numbers (the same for every pass at that step).
+    private static ulong StepSeed(int seed, long step) => ((ulong)(uint)seed * 0x9E3779B97F4A7C15UL) ^ ((ulong)step * 0xBF58476D1CE4E5B9UL);
+
+    private void SaveCheckpoint(Model model, DeviceBuffer weights, DeviceBuffer modelState, HyperparameterSet hypers, SplitMetrics metrics, long step)
     {
         if (_outDir is null)
         {
@@ -218,14 +277,17 @@ public sealed class Trainer
 
         var host = new float[model.ParameterCount];
         _backend.Download(weights, host);
+        var stateHost = new float[model.StateCount];
+        _backend.Download(modelState, stateHost);
         var norm = _data.Normalisation;
         var header = new CheckpointHeader
         {
             OnePassVersion = typeof(Trainer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
             DataSet = _config.DataSet,
             Task = _data.Task == TaskKind.Classification ? "classification" : "regression",
-            LayerSizes = _config.LayerSizes,
-            Activation = _config.Activation,
+            Model = model.Spec,
+            LayerSizes = model.Spec?.Architecture == "mlp" ? _config.LayerSizes : [],
+            Activation = model.Spec?.Architecture == "mlp" ? _config.Activation : "",
             Loss = model.LossKind == LossKind.CrossEntropy ? "cross-entropy" : "mse",
             InputMean = norm.InputMean,
             InputStd = norm.InputStd,
@@ -238,28 +300,32 @@ public sealed class Trainer
             Metrics = metrics.ToDictionary(),
             ConfigSha256 = _config.Sha256(),
         };
-        new Checkpoint(header, host).Save(Path.Combine(_outDir, Checkpoint.FileName));
+        new Checkpoint(header, host, stateHost).Save(Path.Combine(_outDir, Checkpoint.FileName));
     }
 
-    private SplitMetrics EvaluateAll(GraphExecutor executor, DeviceBuffer weights, DataSplit trainSplit) => new(
-        Evaluate(executor, weights, trainSplit),
-        ReferenceEquals(trainSplit, _data.Train) ? Evaluate(executor, weights, _data.Validation) : null,
-        Evaluate(executor, weights, _data.Test));
+    private SplitMetrics EvaluateAll(InferenceExecutor executor, DeviceBuffer weights, DataSplit trainSplit, int chunk) => new(
+        Evaluate(executor, weights, trainSplit, chunk),
+        ReferenceEquals(trainSplit, _data.Train) ? Evaluate(executor, weights, _data.Validation, chunk) : null,
+        Evaluate(executor, weights, _data.Test, chunk));
 
-    /// <summary>Mean loss (and accuracy for classification) of the model at <paramref name="weights"/> on a split.</summary>
-    public static EvaluationResult Evaluate(GraphExecutor executor, DeviceBuffer weights, DataSplit split)
+    /// <summary>
+    /// Mean loss (and accuracy for classification) of the model at <paramref name="weights"/> on a split, in the
+    /// executor's mode (evaluation: running statistics), <paramref name="chunk"/> examples per forward pass.
+    /// </summary>
+    public static EvaluationResult Evaluate(InferenceExecutor executor, DeviceBuffer weights, DataSplit split, int chunk)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunk);
         double lossSum = 0;
         long correct = 0;
         bool classification = executor.Model.LossKind == LossKind.CrossEntropy;
         int classes = executor.Model.OutputWidth;
         float[]? logits = null;
-        for (int start = 0; start < split.Count; start += EvaluationChunk)
+        for (int start = 0; start < split.Count; start += chunk)
         {
-            int rows = Math.Min(EvaluationChunk, split.Count - start);
-            var batch = Batch.FromSplit(split, start, rows);
-            executor.SetBatch(batch.Inputs, batch.Targets, rows);
-            executor.Forward(weights);
+            int rows = Math.Min(chunk, split.Count - start);
+            var inputs = split.Inputs.AsSpan(start * split.InputWidth, rows * split.InputWidth);
+            var targets = split.Targets.AsSpan(start * split.TargetWidth, rows * split.TargetWidth);
+            executor.Run(weights, inputs, targets, rows);
             lossSum += (double)executor.ReadLoss() * rows;
             if (classification)
             {
@@ -269,7 +335,7 @@ public sealed class Trainer
                 {
                     var row = logits.AsSpan(r * classes, classes);
                     int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax<float>(row);
-                    if (best == (int)batch.Targets[r])
+                    if (best == (int)targets[r])
                     {
                         correct++;
                     }

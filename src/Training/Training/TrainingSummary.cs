@@ -27,6 +27,9 @@ public sealed record TrainingSummary
     /// <summary>Model description.</summary>
     [JsonPropertyName("model")] public required string Model { get; init; }
 
+    /// <summary>The model's architecture and parameters, as checkpoints record them.</summary>
+    [JsonPropertyName("model_spec")] public Models.ModelSpec? ModelSpec { get; init; }
+
     /// <summary>Weight steps taken.</summary>
     [JsonPropertyName("weight_steps")] public required long WeightSteps { get; init; }
 
