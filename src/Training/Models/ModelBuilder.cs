@@ -16,6 +16,8 @@ public static class ModelBuilder
         var model = spec.Architecture switch
         {
             "mlp" => BuildMlp(spec, loss),
+            "cnn" => ConvNets.Cnn(spec),
+            "resnet18" => ConvNets.ResNet18(spec),
             _ => throw new ArgumentException($"unknown model architecture '{spec.Architecture}' (expected one of {string.Join(", ", ModelSpec.Architectures)})"),
         };
         model.Spec = spec;
