@@ -62,6 +62,9 @@ public sealed class DataSet
     /// </summary>
     public int[]? ImageShape { get; init; }
 
+    /// <summary>The shape facts a model is built from.</summary>
+    public DataShape Shape => new(InputWidth, OutputWidth, Task, ImageShape);
+
     /// <summary>Training split.</summary>
     public DataSplit Train { get; }
 

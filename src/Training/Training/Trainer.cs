@@ -47,15 +47,15 @@ public sealed class Trainer
     }
 
     /// <summary>The model spec the configuration describes, checked against the data set.</summary>
-    public static ModelSpec Spec(TrainingConfig config, DataSet data)
+    public static ModelSpec Spec(TrainingConfig config, DataShape data)
     {
         string loss = data.Task == TaskKind.Classification ? "cross-entropy" : "mse";
         if (config.Architecture == "mlp")
         {
             int[] sizes = config.LayerSizes;
-            if (sizes[0] != data.InputWidth || sizes[^1] != data.OutputWidth)
+            if (sizes[0] != data.InputWidth || sizes[^1] != data.Outputs)
             {
-                throw new ConfigException($"{config.Source}: model.layer_sizes [{string.Join(", ", sizes)}] must start with the data set's {data.InputWidth} inputs and end with its {data.OutputWidth} outputs");
+                throw new ConfigException($"{config.Source}: model.layer_sizes [{string.Join(", ", sizes)}] must start with the data set's {data.InputWidth} inputs and end with its {data.Outputs} outputs");
             }
 
             return new ModelSpec { Architecture = "mlp", LayerSizes = sizes, Activation = config.Activation, Loss = loss, InputShape = [sizes[0]], Outputs = sizes[^1] };
@@ -73,14 +73,14 @@ public sealed class Trainer
             throw new ConfigException($"{config.Source}: model.architecture {config.Architecture} is a classifier; dataset '{config.DataSet}' is a regression task");
         }
 
-        if (config.Classes != 0 && config.Classes != data.OutputWidth)
+        if (config.Classes != 0 && config.Classes != data.Outputs)
         {
-            throw new ConfigException($"{config.Source}: model.classes is {config.Classes}; dataset '{config.DataSet}' has {data.OutputWidth} classes");
+            throw new ConfigException($"{config.Source}: model.classes is {config.Classes}; dataset '{config.DataSet}' has {data.Outputs} classes");
         }
 
         return new ModelSpec
         {
-            Architecture = config.Architecture, InputShape = shape, Outputs = data.OutputWidth, Loss = loss,
+            Architecture = config.Architecture, InputShape = shape, Outputs = data.Outputs, Loss = loss,
             BaseWidth = config.BaseWidth != 0 ? config.BaseWidth : ModelBuilder.DefaultBaseWidth(config.Architecture),
         };
     }
@@ -90,7 +90,7 @@ public sealed class Trainer
     {
         try
         {
-            return ModelBuilder.Build(Spec(config, data));
+            return ModelBuilder.Build(Spec(config, data.Shape));
         }
         catch (ArgumentException e)
         {
