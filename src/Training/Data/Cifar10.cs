@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace OnePass.Training.Data;
 
 /// <summary>
@@ -113,14 +115,12 @@ public static class Cifar10
             }
         }
 
-        // Sequential whole-file reads: the time goes into the conversion below, and the first bad
-        // file in file order is the one reported.
-        var batches = paths.Select(ReadBatch).ToArray();
-
+        // Lengths first, so that a truncated file is reported before any work is done.
+        var counts = paths.Select(RecordCount).ToArray();
         int trainTotal = 0;
         for (int i = 0; i < TrainFiles.Count; i++)
         {
-            trainTotal += batches[i].Length / RecordLength;
+            trainTotal = checked(trainTotal + counts[i]);
         }
 
         if (validationCount >= trainTotal)
@@ -145,36 +145,38 @@ public static class Cifar10
         }
 
         int trainCount = trainTotal - validationCount;
-        var trainInputs = new float[(long)trainCount * InputWidth];
+        int testCount = counts[^1];
+        var trainInputs = GC.AllocateUninitializedArray<float>(checked(trainCount * InputWidth));
         var trainTargets = new float[trainCount];
-        var validationInputs = new float[(long)validationCount * InputWidth];
+        var validationInputs = GC.AllocateUninitializedArray<float>(checked(validationCount * InputWidth));
         var validationTargets = new float[validationCount];
+        var testInputs = GC.AllocateUninitializedArray<float>(checked(testCount * InputWidth));
+        var testTargets = new float[testCount];
 
+        // One file at a time through one buffer: the files are read whole, but never all held at once.
+        var buffer = GC.AllocateUninitializedArray<byte>(counts.Max() * RecordLength);
         int offset = 0;
         for (int i = 0; i < TrainFiles.Count; i++)
         {
-            byte[] batch = batches[i];
+            ReadBatch(paths[i], buffer, counts[i]);
             int first = offset;
-            Parallel.For(0, batch.Length / RecordLength, r =>
+            Parallel.For(0, counts[i], r =>
             {
                 int g = first + r;
                 if (g < trainCount)
                 {
-                    Convert(batch, r, tables, trainInputs, trainTargets, g);
+                    Convert(buffer, r, tables, trainInputs, trainTargets, g);
                 }
                 else
                 {
-                    Convert(batch, r, tables, validationInputs, validationTargets, g - trainCount);
+                    Convert(buffer, r, tables, validationInputs, validationTargets, g - trainCount);
                 }
             });
-            offset += batch.Length / RecordLength;
+            offset += counts[i];
         }
 
-        byte[] test = batches[^1];
-        int testCount = test.Length / RecordLength;
-        var testInputs = new float[(long)testCount * InputWidth];
-        var testTargets = new float[testCount];
-        Parallel.For(0, testCount, r => Convert(test, r, tables, testInputs, testTargets, r));
+        ReadBatch(paths[^1], buffer, testCount);
+        Parallel.For(0, testCount, r => Convert(buffer, r, tables, testInputs, testTargets, r));
 
         return new DataSet(
             Name,
@@ -187,42 +189,67 @@ public static class Cifar10
             normalisation);
     }
 
-    /// <summary>Reads a whole batch file and checks its length and labels.</summary>
-    private static byte[] ReadBatch(string path)
+    /// <summary>The number of records in a batch file, from its length, which must be a positive multiple of a record.</summary>
+    private static int RecordCount(string path)
     {
-        byte[] bytes;
+        long length;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            length = new FileInfo(path).Length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataFormatException(path, $"cannot be read: {e.Message}", e);
         }
 
-        if (bytes.Length == 0 || bytes.Length % RecordLength != 0)
+        if (length == 0 || length % RecordLength != 0)
         {
             throw new DataFormatException(
                 path,
-                $"length {bytes.Length} bytes is not a positive multiple of the {RecordLength}-byte record "
+                $"length {length} bytes is not a positive multiple of the {RecordLength}-byte record "
                 + $"(1 label byte + {InputWidth} pixel bytes); the file is truncated or not a CIFAR-10 binary batch.");
         }
 
-        int records = bytes.Length / RecordLength;
+        if (length / RecordLength > Array.MaxLength / RecordLength)
+        {
+            throw new DataFormatException(path, $"length {length} bytes is too large for a CIFAR-10 binary batch.");
+        }
+
+        return (int)(length / RecordLength);
+    }
+
+    /// <summary>Reads the <paramref name="records"/> records of a batch file into <paramref name="buffer"/> and checks the labels.</summary>
+    private static void ReadBatch(string path, byte[] buffer, int records)
+    {
+        int length = records * RecordLength;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            int read = stream.ReadAtLeast(buffer.AsSpan(0, length), length, throwOnEndOfStream: false);
+            if (read < length)
+            {
+                throw new DataFormatException(path, $"ends after {read} of {length} bytes (the file shrank while being read).");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFormatException(path, $"cannot be read: {e.Message}", e);
+        }
+
         for (int r = 0; r < records; r++)
         {
-            byte label = bytes[(long)r * RecordLength];
+            byte label = buffer[r * RecordLength];
             if (label >= ClassCount)
             {
                 throw new DataFormatException(
                     path, $"record {r} (byte offset {(long)r * RecordLength}): label {label} is out of range 0..{ClassCount - 1}.");
             }
         }
-
-        return bytes;
     }
 
     /// <summary>Normalises record <paramref name="record"/> of a batch into row <paramref name="row"/>.</summary>
+    /// <remarks>Compiled optimised at once: a data set is loaded once per process, before tiering would help.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Convert(byte[] batch, int record, float[][] tables, float[] inputs, float[] targets, int row)
     {
         const int plane = ImageSize * ImageSize;
