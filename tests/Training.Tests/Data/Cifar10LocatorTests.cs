@@ -175,7 +175,7 @@ public sealed class Cifar10LocatorTests
             source,
             ("../escaped.bin", [1, 2, 3]),
             ("cifar-10-batches-bin/../../data_batch_1.bin", [4, 5, 6]),
-            ("/tmp/absolute.bin", [7, 8, 9]),
+            ("/absolute.bin", [7, 8, 9]),
             ("other/test_batch.bin", [1]));
         string xdg = temp.Sub("xdg");
         var requested = new List<Uri>();
@@ -219,6 +219,30 @@ public sealed class Cifar10LocatorTests
         requested.Clear();
         Assert.Equal(found, locator.Locate(null));
         Assert.Empty(requested);
+    }
+
+    [Fact]
+    public void Download_replaces_an_incomplete_copy_in_the_cache()
+    {
+        using var temp = new TempDirectory();
+        string source = temp.Sub("source");
+        Cifar10Files.WriteSet(source);
+        byte[] archive = Cifar10Files.OfficialLayoutArchive(source);
+        string home = temp.Sub("home");
+        string batches = Path.Combine(home, ".cache", "onepass", "cifar10", "cifar-10-batches-bin");
+        Directory.CreateDirectory(batches);
+        File.WriteAllBytes(Path.Combine(batches, "data_batch_1.bin"), [1, 2, 3]);
+        var locator = new Cifar10Locator
+        {
+            GetEnvironmentVariable = Env(("HOME", home)),
+            ExpectedSha256 = Sha256(archive),
+            Downloader = (_, path, _) => File.WriteAllBytesAsync(path, archive),
+        };
+
+        Assert.Equal(batches, locator.Locate(null));
+
+        Assert.Equal(Cifar10.FileNames.Order(StringComparer.Ordinal), Tree(batches));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(source, "data_batch_1.bin")), File.ReadAllBytes(Path.Combine(batches, "data_batch_1.bin")));
     }
 
     [Fact]
