@@ -152,6 +152,81 @@ public sealed class NormalisationOpRuleTests
         }
     }
 
+    [Theory]
+    [InlineData(ExecutionMode.Training)]
+    [InlineData(ExecutionMode.Evaluation)]
+    public void ChannelParallelKernelsMatchChannelByChannelRunsBitForBit(ExecutionMode mode)
+    {
+        // 8·16·16·16 elements take the channel-parallel path; one channel at a time (8·1·16·16) the serial one.
+        int n = 8, channels = 16, spatial = 256;
+        var random = new Random(13);
+        float[] x = Shifted(random, n * channels * spatial), xt = Oracle.Normal(random, x.Length);
+        float[] dy = Oracle.Normal(random, x.Length), dyt = Oracle.Normal(random, x.Length);
+        float[] gamma = Scale(random, channels), beta = Oracle.Normal(random, channels);
+        float[] gammaT = Oracle.Normal(random, channels), betaT = Oracle.Normal(random, channels);
+        float[] state = RandomState(channels, 4);
+        float[][] all = RunAllRules(mode, [n, channels, 16, 16], x, xt, dy, dyt, gamma, beta, gammaT, betaT, state);
+
+        for (int c = 0; c < channels; c++)
+        {
+            float[] Channel(float[] a) => Enumerable.Range(0, n).SelectMany(b => a.Skip(((b * channels) + c) * spatial).Take(spatial)).ToArray();
+            float[][] one = RunAllRules(mode, [n, 1, 16, 16], Channel(x), Channel(xt), Channel(dy), Channel(dyt),
+                [gamma[c]], [beta[c]], [gammaT[c]], [betaT[c]], [state[c], state[channels + c]]);
+            for (int k = 0; k < one.Length; k++)
+            {
+                float[] expected = one[k], actual = all[k].Length == x.Length ? Channel(all[k]) : [all[k][c]];
+                Assert.True(expected.SequenceEqual(actual), $"result {k} of channel {c} differs between the parallel and serial paths");
+            }
+        }
+    }
+
+    // y, ẏ, dx, dγ, dβ, R{dx}, R{dγ}, R{dβ} after the four rules.
+    private static float[][] RunAllRules(ExecutionMode mode, int[] shape, float[] x, float[] xt, float[] dy, float[] dyt,
+        float[] gamma, float[] beta, float[] gammaT, float[] betaT, float[] state)
+    {
+        var backend = new CpuBackend();
+        DeviceBuffer Up(float[] data)
+        {
+            var b = backend.Allocate(data.Length);
+            backend.Upload(data, b);
+            return b;
+        }
+
+        float[] Down(Tensor? t)
+        {
+            var a = new float[t!.Value.Buffer.Length];
+            backend.Download(t.Value.Buffer, a);
+            return a;
+        }
+
+        var op = new BatchNorm2dOp();
+        int channels = shape[1];
+        int[][] shapes = [shape, [channels], [channels]];
+        float[][] values = [x, gamma, beta], tangents = [xt, gammaT, betaT];
+        var c = new OpContext(backend, 3);
+        for (int i = 0; i < 3; i++)
+        {
+            c.Inputs[i] = new Tensor(Up(values[i]), shapes[i]);
+            c.InputTangents[i] = new Tensor(Up(tangents[i]), shapes[i]);
+            c.InputGradients[i] = new Tensor(backend.Allocate(values[i].Length), shapes[i]);
+            c.InputGradientTangents[i] = new Tensor(backend.Allocate(values[i].Length), shapes[i]);
+        }
+
+        c.Output = new Tensor(backend.Allocate(x.Length), shape);
+        c.OutputTangent = new Tensor(backend.Allocate(x.Length), shape);
+        c.OutputGradient = new Tensor(Up(dy), shape);
+        c.OutputGradientTangent = new Tensor(Up(dyt), shape);
+        c.Workspace = backend.Allocate(op.WorkspaceSize(shapes));
+        c.State = Up(state);
+        c.Mode = mode;
+        op.Forward(c);
+        op.ForwardTangent(c);
+        op.Backward(c);
+        op.BackwardTangent(c);
+        return [Down(c.Output), Down(c.OutputTangent), Down(c.InputGradients[0]), Down(c.InputGradients[1]), Down(c.InputGradients[2]),
+            Down(c.InputGradientTangents[0]), Down(c.InputGradientTangents[1]), Down(c.InputGradientTangents[2])];
+    }
+
     [Fact]
     public void StateStartsAtZeroMeanAndUnitVariance()
     {
