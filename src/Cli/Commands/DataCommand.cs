@@ -9,9 +9,9 @@ internal static class DataCommand
 {
     public static Command Create()
     {
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, uci-energy, uci-kin8nm or uci-power", DefaultValueFactory = _ => "fashion-mnist" };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, cifar10, uci-energy, uci-kin8nm or uci-power", DefaultValueFactory = _ => "fashion-mnist" };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("data", "Locate a data set (Fashion-MNIST is downloaded and verified when found nowhere) and print its splits") { dataset, dataDir };
+        var command = new Command("data", "Locate a data set (Fashion-MNIST and CIFAR-10 are downloaded and verified when found nowhere) and print its splits") { dataset, dataDir };
         command.SetAction(parse => CliAction.Run(_ =>
         {
             var cfg = new TrainingConfig { DataSet = parse.GetValue(dataset)! };

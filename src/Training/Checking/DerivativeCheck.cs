@@ -99,9 +99,13 @@ public static class DerivativeCheck
 
             // Mixed second differences; a step that carries a ReLU or max-pool switch across its kink gives a wrong
             // difference, so when the first step disagrees, a smaller and a larger one are tried and the best kept.
+            // The step along v moves the weights by h2 in norm (not h2·‖v‖, which for a ResNet's tens of thousands of
+            // weights would be a large move), so that the second difference stays in the quadratic regime.
+            double directionNorm = Math.Sqrt(direction.Sum(x => (double)x * x));
             double best = double.PositiveInfinity;
             foreach (double h2 in (double[])[1e-4, 1e-5, 1e-3])
             {
+                double along = h2 / directionNorm;
                 var fd = new double[coordinates.Length];
                 for (int c = 0; c < coordinates.Length; c++)
                 {
@@ -110,14 +114,14 @@ public static class DerivativeCheck
                     {
                         for (int j = 0; j < n; j++)
                         {
-                            probe[j] = w64[j] + (a * direction[j]);
+                            probe[j] = w64[j] + (a * along * direction[j]);
                         }
 
                         probe[i] += b;
                         return reference.Loss(probe);
                     }
 
-                    fd[c] = (Shifted(h2, h2) - Shifted(h2, -h2) - Shifted(-h2, h2) + Shifted(-h2, -h2)) / (4 * h2 * h2);
+                    fd[c] = (Shifted(1, h2) - Shifted(1, -h2) - Shifted(-1, h2) + Shifted(-1, -h2)) / (4 * along * h2);
                 }
 
                 best = Math.Min(best, RelativeError(sampled, fd));

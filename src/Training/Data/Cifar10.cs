@@ -186,7 +186,10 @@ public static class Cifar10
             new DataSplit(trainInputs, trainTargets, trainCount, InputWidth),
             new DataSplit(validationInputs, validationTargets, validationCount, InputWidth),
             new DataSplit(testInputs, testTargets, testCount, InputWidth),
-            normalisation);
+            normalisation)
+        {
+            ImageShape = [Channels, ImageSize, ImageSize],
+        };
     }
 
     /// <summary>The number of records in a batch file, from its length, which must be a positive multiple of a record.</summary>

@@ -16,6 +16,13 @@ public static class DataSetLoader
             return FashionMnist.Load(dir, validation);
         }
 
+        if (config.DataSet == Cifar10.Name)
+        {
+            string dir = Cifar10Locator.Resolve(dataDir);
+            int validation = config.ValidationProportion is { } p ? (int)Math.Round(p * 50000) : 5000;
+            return Cifar10.Load(dir, validation);
+        }
+
         if (config.DataSet.StartsWith("uci-", StringComparison.Ordinal))
         {
             string name = config.DataSet["uci-".Length..];

@@ -35,6 +35,8 @@ public sealed class NormalisationOpRuleTests
     {
         { "3x2x3x5", true, true },
         { "4x3x1x1", true, true },
+        { "3x5x1x1", true, true },
+        { "2x3x1x1", true, true },
         { "6x3", true, true },
         { "2x3x2x2", true, false },
         { "3x2x2x3", false, true },
