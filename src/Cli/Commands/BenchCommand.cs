@@ -22,20 +22,24 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
         var backend = CommonOptions.Backend();
         var algorithms = new Option<string?>("--algorithm") { Description = "Instead: time a short training run per algorithm (comma-separated) and print each relative to random" };
-        var config = new Option<string>("--config") { Description = "With --algorithm: the configuration to train", DefaultValueFactory = _ => "configs/fashion-mnist.yaml" };
+        var config = new Option<string>("--config") { Description = "The model to time on random inputs (any architecture); with --algorithm, the configuration to train", DefaultValueFactory = _ => "configs/fashion-mnist.yaml" };
+        var set = new Option<string[]>("--set") { Description = "Override a configuration key (key=value), repeatable" };
         var steps = new Option<int>("--steps") { Description = "With --algorithm: hyperparameter steps per run", DefaultValueFactory = _ => 100 };
         var repeats = new Option<int>("--repeats") { Description = "With --algorithm: timed runs per algorithm, interleaved; the median is reported", DefaultValueFactory = _ => 3 };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, steps, repeats, dataDir };
+        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, set, steps, repeats, dataDir };
         model.AddTo(command);
         command.SetAction(parse => CliAction.Run(_ =>
         {
             if (parse.GetValue(algorithms) is { } algs)
             {
-                return CompareAlgorithms(algs, parse.GetValue(config)!, parse.GetValue(steps), parse.GetValue(repeats), parse.GetValue(dataDir), parse.GetValue(backend)!, parse.GetValue(json));
+                return CompareAlgorithms(algs, parse.GetValue(config)!, parse.GetValue(set) ?? [], parse.GetValue(steps), parse.GetValue(repeats), parse.GetValue(dataDir), parse.GetValue(backend)!, parse.GetValue(json));
             }
 
-            var m = model.Build(parse);
+            // --config names the model (random inputs, no data read); otherwise --layers describes an MLP.
+            var m = parse.GetResult(config) is { Implicit: false }
+                ? ConfigModels.Build(ConfigModels.Load(parse.GetValue(config)!, parse.GetValue(set)))
+                : model.Build(parse);
             int rows = parse.GetValue(batch);
             if (rows <= 0)
             {
@@ -51,7 +55,7 @@ internal static class BenchCommand
             }
             else
             {
-                Console.WriteLine($"{m.Description}, batch {rows}, {m.ParameterCount} weights, {b.Description}");
+                Console.WriteLine($"{m.Description}, batch {rows}, {m.ParameterCount:N0} weights, {b.Description}");
                 foreach (var (k, v) in figures)
                 {
                     Console.WriteLine($"  {k,-20} {(v is double d ? d.ToString("F4", inv) : v)}");
@@ -67,7 +71,7 @@ internal static class BenchCommand
     // Each algorithm is timed `repeats` times; the rounds are interleaved, and the order within a round rotates,
     // so that drift in the machine's speed is shared between algorithms instead of charged to whichever ran last.
     // The ratio to random is taken within each round (same conditions) and its median reported, with its range.
-    private static int CompareAlgorithms(string list, string configPath, int steps, int repeats, string? dataDir, string backendChoice, bool json)
+    private static int CompareAlgorithms(string list, string configPath, string[] overrides, int steps, int repeats, string? dataDir, string backendChoice, bool json)
     {
         if (steps <= 0)
         {
@@ -79,7 +83,7 @@ internal static class BenchCommand
             throw new UserInputException($"--repeats {repeats}: must be positive");
         }
 
-        var baseConfig = TrainingConfig.Load(configPath, [$"hyperparameter_steps={steps}", $"log_every={steps}"]);
+        var baseConfig = TrainingConfig.Load(configPath, [.. overrides, $"hyperparameter_steps={steps}", $"log_every={steps}"]);
         var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
         if (names.Count == 0)
         {
