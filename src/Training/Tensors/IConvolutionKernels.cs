@@ -28,6 +28,9 @@ public interface IConvolutionKernels
     /// <summary>destination[c, n, p] = source[n, c, p] for source [N, C, P] and destination [C, N, P].</summary>
     void BatchMajorToChannelMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer destination);
 
+    /// <summary>Accumulates destination[c, r] += source[r, c] for source [rows, cols] and destination [cols, rows] (a transposed weight gradient).</summary>
+    void AddTransposed(DeviceBuffer source, int rows, int cols, DeviceBuffer destination);
+
     /// <summary>Accumulates result[c] += Σ_n Σ_p x[n, c, p] for x [N, C, P] (a convolution's bias gradient).</summary>
     void AddChannelSums(DeviceBuffer x, int batch, int channels, int plane, DeviceBuffer result);
 
