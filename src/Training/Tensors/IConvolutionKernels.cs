@@ -7,7 +7,7 @@ namespace OnePass.Training.Tensors;
 /// Methods whose summary says "accumulates" add into their output; all others overwrite it.
 /// </summary>
 /// <remarks>
-/// The im2col matrix of a batch is [C·kh·kw, N·Ho·Wo]: row (c·kh + i)·kw + j, column n·Ho·Wo + ho·Wo + wo holds
+/// The im2col matrix of N images (a whole batch or a chunk of it) is [C·kh·kw, N·Ho·Wo]: row (c·kh + i)·kw + j, column n·Ho·Wo + ho·Wo + wo holds
 /// x[n, c, ho·s + i − p, wo·s + j − p] (zero in the padding). A convolution is then one GEMM W[O, C·kh·kw] ·
 /// col, giving a channel-major [O, N, Ho·Wo] result that <see cref="ChannelMajorToBatchMajor"/> turns into NCHW.
 /// </remarks>

@@ -7,8 +7,8 @@ namespace OnePass.Training.Graphs.Ops;
 /// optional bias [O] give y [N, O, Ho, Wo] with Ho = (H + 2p − kh)/stride + 1 (likewise Wo), zero padding.
 /// </summary>
 /// <remarks>
-/// Computed as im2col of the whole batch (a [C·kh·kw, N·Ho·Wo] matrix in the shared scratch), one GEMM
-/// W·col giving [O, N, Ho·Wo], and a transpose to NCHW that also adds the bias. The op is bilinear in (x, W),
+/// Computed a cache-sized chunk of n images at a time: im2col (a [C·kh·kw, n·Ho·Wo] matrix in the shared
+/// scratch), one GEMM W·col giving [O, n, Ho·Wo], and a transpose to NCHW that also adds the bias. The op is bilinear in (x, W),
 /// so its tangent rules are sums of the same forward and backward products.
 /// </remarks>
 public sealed class Conv2dOp : Op
@@ -77,7 +77,7 @@ public sealed class Conv2dOp : Op
     // Images per im2col chunk: the batch is convolved a few images at a time so that the im2col matrix and
     // the product stay in cache between im2col, GEMM and transpose (a whole-batch im2col matrix of a ResNet
     // layer is hundreds of MB and makes every step wait on memory).
-    private const int ChunkElements = 1 << 19;
+    private const int ChunkElements = 1 << 18;
 
     private static int ImagesPerChunk(ConvolutionGeometry g) =>
         Math.Clamp(ChunkElements / Math.Max(1, g.ColumnRows * g.OutputPlane), 1, Math.Max(1, g.Batch));
