@@ -210,6 +210,23 @@ internal sealed class CpuConvolution(CpuBackend backend) : IConvolutionKernels
     }
 
     /// <inheritdoc />
+    public void AddTransposed(DeviceBuffer source, int rows, int cols, DeviceBuffer destination)
+    {
+        Need(source, (long)rows * cols, "transpose source");
+        Need(destination, (long)rows * cols, "transpose destination");
+        CpuBuffer src = Cpu(source), dst = Cpu(destination);
+        For(cols, (long)rows * cols, col =>
+        {
+            ReadOnlySpan<float> from = src.Span;
+            Span<float> to = dst.Span.Slice(col * rows, rows);
+            for (int r = 0; r < rows; r++)
+            {
+                to[r] += from[(r * cols) + col];
+            }
+        });
+    }
+
+    /// <inheritdoc />
     public void AddChannelSums(DeviceBuffer x, int batch, int channels, int plane, DeviceBuffer result)
     {
         long total = (long)batch * channels * plane;

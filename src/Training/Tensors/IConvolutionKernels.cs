@@ -7,7 +7,7 @@ namespace OnePass.Training.Tensors;
 /// Methods whose summary says "accumulates" add into their output; all others overwrite it.
 /// </summary>
 /// <remarks>
-/// The im2col matrix of a batch is [C·kh·kw, N·Ho·Wo]: row (c·kh + i)·kw + j, column n·Ho·Wo + ho·Wo + wo holds
+/// The im2col matrix of N images (a whole batch or a chunk of it) is [C·kh·kw, N·Ho·Wo]: row (c·kh + i)·kw + j, column n·Ho·Wo + ho·Wo + wo holds
 /// x[n, c, ho·s + i − p, wo·s + j − p] (zero in the padding). A convolution is then one GEMM W[O, C·kh·kw] ·
 /// col, giving a channel-major [O, N, Ho·Wo] result that <see cref="ChannelMajorToBatchMajor"/> turns into NCHW.
 /// </remarks>
@@ -27,6 +27,9 @@ public interface IConvolutionKernels
 
     /// <summary>destination[c, n, p] = source[n, c, p] for source [N, C, P] and destination [C, N, P].</summary>
     void BatchMajorToChannelMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer destination);
+
+    /// <summary>Accumulates destination[c, r] += source[r, c] for source [rows, cols] and destination [cols, rows] (a transposed weight gradient).</summary>
+    void AddTransposed(DeviceBuffer source, int rows, int cols, DeviceBuffer destination);
 
     /// <summary>Accumulates result[c] += Σ_n Σ_p x[n, c, p] for x [N, C, P] (a convolution's bias gradient).</summary>
     void AddChannelSums(DeviceBuffer x, int batch, int channels, int plane, DeviceBuffer result);

@@ -1,6 +1,7 @@
 using OnePass.Training.Backends;
 using OnePass.Training.Graphs;
 using OnePass.Training.Graphs.Ops;
+using OnePass.Training.Tensors;
 using static OnePass.Training.Tests.Engine.OpRuleHarness;
 
 namespace OnePass.Training.Tests.Engine;
@@ -76,6 +77,89 @@ public sealed class ConvolutionOpRuleTests
         {
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-12 * (1 + Math.Abs(expected[i])), $"{name}: element {i}: {actual[i]} vs {expected[i]}");
         }
+    }
+
+    [Theory]
+    [InlineData(3, 32, 40, 8, 3, 1, 1)] // one image per im2col chunk
+    [InlineData(5, 32, 40, 8, 3, 2, 1)] // chunks of four images and one
+    [InlineData(4, 64, 12, 32, 1, 2, 0)]
+    public void LargeConvolutionsAcrossChunksAndThreadsMatchTheOracle(int n, int ch, int hw, int o, int k, int stride, int padding)
+    {
+        // Too large for finite differences: the op is bilinear, so its tangent is two oracle convolutions and
+        // its adjoints are checked by pairing with random directions (⟨ȳ, J·v⟩ = ⟨Jᵀ·ȳ, v⟩).
+        var random = new Random(n * 1000 + ch);
+        int[] xs = [n, ch, hw, hw], ws = [o, ch, k, k], bs = [o];
+        var op = new Conv2dOp(stride, padding);
+        int[] ys = op.InferShape([xs, ws, bs]);
+        int Count(int[] s) => s.Aggregate(1, (a, b) => a * b);
+        float[] x = Oracle.Normal(random, Count(xs)), w = Oracle.Normal(random, Count(ws)), b = Oracle.Normal(random, o);
+        float[] xt = Oracle.Normal(random, Count(xs)), wt = Oracle.Normal(random, Count(ws)), bt = Oracle.Normal(random, o);
+        float[] dy = Oracle.Normal(random, Count(ys)), rdy = Oracle.Normal(random, Count(ys));
+        float[] u = Oracle.Normal(random, Count(xs)), v = Oracle.Normal(random, Count(ws)), beta = Oracle.Normal(random, o);
+        float[][] start = [Oracle.Normal(random, Count(xs)), Oracle.Normal(random, Count(ws)), Oracle.Normal(random, o)];
+
+        var backend = new CpuBackend();
+        DeviceBuffer Up(float[] data)
+        {
+            var buffer = backend.Allocate(data.Length);
+            backend.Upload(data, buffer);
+            return buffer;
+        }
+
+        double[] Down(DeviceBuffer buffer)
+        {
+            var a = new float[buffer.Length];
+            backend.Download(buffer, a);
+            return Array.ConvertAll(a, e => (double)e);
+        }
+
+        var c = new OpContext(backend, 3);
+        int[][] shapes = [xs, ws, bs];
+        float[][] values = [x, w, b], tangents = [xt, wt, bt];
+        for (int i = 0; i < 3; i++)
+        {
+            c.Inputs[i] = new Tensor(Up(values[i]), shapes[i]);
+            c.InputTangents[i] = new Tensor(Up(tangents[i]), shapes[i]);
+            c.InputGradients[i] = new Tensor(Up(start[i]), shapes[i]);
+            c.InputGradientTangents[i] = new Tensor(Up(start[i]), shapes[i]);
+        }
+
+        c.Output = new Tensor(backend.Allocate(Count(ys)), ys);
+        c.OutputTangent = new Tensor(backend.Allocate(Count(ys)), ys);
+        c.OutputGradient = new Tensor(Up(dy), ys);
+        c.OutputGradientTangent = new Tensor(Up(rdy), ys);
+        c.Scratch = backend.Allocate(op.ScratchSize(shapes));
+        op.Forward(c);
+        op.ForwardTangent(c);
+        op.Backward(c);
+        op.BackwardTangent(c);
+
+        double[] D(float[] a) => Array.ConvertAll(a, e => (double)e);
+        double[] Conv(float[] input, float[] weight, float[]? bias) => ConvolutionOracle.Conv2d(D(input), xs, D(weight), ws, bias is null ? null : D(bias), stride, padding);
+        double Dot(double[] p, double[] q) => p.Zip(q, (e, f) => e * f).Sum();
+        double[] Minus(double[] p, float[] q) => p.Zip(q, (e, f) => e - f).ToArray();
+
+        Assert.True(Oracle.RelativeError(Array.ConvertAll(Down(c.Output.Buffer), e => (float)e), Conv(x, w, b)) < 1e-5, "forward");
+        double[] tangent = Conv(xt, w, bt).Zip(Conv(x, wt, null), (e, f) => e + f).ToArray();
+        Assert.True(Oracle.RelativeError(Array.ConvertAll(Down(c.OutputTangent.Value.Buffer), e => (float)e), tangent) < 1e-5, "forward tangent");
+
+        // Backward: ⟨x̄, u⟩ + ⟨W̄, V⟩ + ⟨b̄, β⟩ = ⟨ȳ, conv(u, W) + conv(x, V) + β⟩ (accumulated onto the start values).
+        double[] dx = Minus(Down(c.InputGradients[0]!.Value.Buffer), start[0]);
+        double[] dw = Minus(Down(c.InputGradients[1]!.Value.Buffer), start[1]);
+        double[] db = Minus(Down(c.InputGradients[2]!.Value.Buffer), start[2]);
+        double[] direction = Conv(u, w, beta).Zip(Conv(x, v, null), (e, f) => e + f).ToArray();
+        double lhs = Dot(dx, D(u)) + Dot(dw, D(v)) + Dot(db, D(beta));
+        double rhs = Dot(D(dy), direction);
+        Assert.True(Math.Abs(lhs - rhs) <= 1e-4 * (Math.Abs(rhs) + Math.Sqrt(direction.Length)), $"backward: {lhs} vs {rhs}");
+
+        // BackwardTangent: ⟨R{x̄}, u⟩ + ⟨R{W̄}, V⟩ + ⟨R{b̄}, β⟩ = ⟨R{ȳ}, conv(u, W) + conv(x, V) + β⟩ + ⟨ȳ, conv(u, Ẇ) + conv(ẋ, V)⟩.
+        double[] rdx = Minus(Down(c.InputGradientTangents[0]!.Value.Buffer), start[0]);
+        double[] rdw = Minus(Down(c.InputGradientTangents[1]!.Value.Buffer), start[1]);
+        double[] rdb = Minus(Down(c.InputGradientTangents[2]!.Value.Buffer), start[2]);
+        double[] crossed = Conv(u, wt, null).Zip(Conv(xt, v, null), (e, f) => e + f).ToArray();
+        double lhsT = Dot(rdx, D(u)) + Dot(rdw, D(v)) + Dot(rdb, D(beta));
+        double rhsT = Dot(D(rdy), direction) + Dot(D(dy), crossed);
+        Assert.True(Math.Abs(lhsT - rhsT) <= 1e-4 * (Math.Abs(rhsT) + Math.Sqrt(direction.Length)), $"backward tangent: {lhsT} vs {rhsT}");
     }
 
     [Fact]

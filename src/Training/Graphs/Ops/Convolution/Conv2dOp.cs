@@ -7,8 +7,8 @@ namespace OnePass.Training.Graphs.Ops;
 /// optional bias [O] give y [N, O, Ho, Wo] with Ho = (H + 2p − kh)/stride + 1 (likewise Wo), zero padding.
 /// </summary>
 /// <remarks>
-/// Computed as im2col of the whole batch (a [C·kh·kw, N·Ho·Wo] matrix in the shared scratch), one GEMM
-/// W·col giving [O, N, Ho·Wo], and a transpose to NCHW that also adds the bias. The op is bilinear in (x, W),
+/// Computed a cache-sized chunk of n images at a time: im2col (a [C·kh·kw, n·Ho·Wo] matrix in the shared
+/// scratch), one GEMM W·col giving [O, n, Ho·Wo], and a transpose to NCHW that also adds the bias. The op is bilinear in (x, W),
 /// so its tangent rules are sums of the same forward and backward products.
 /// </remarks>
 public sealed class Conv2dOp : Op
@@ -74,22 +74,60 @@ public sealed class Conv2dOp : Op
     private ConvolutionGeometry Geometry(OpContext c) =>
         Geometry([c.Inputs[0].Shape, c.Inputs[1].Shape]);
 
+    // Images per im2col chunk: the batch is convolved a few images at a time so that the im2col matrix and
+    // the product stay in cache between im2col, GEMM and transpose (a whole-batch im2col matrix of a ResNet
+    // layer is hundreds of MB and makes every step wait on memory).
+    private const int ChunkElements = 1 << 18;
+
+    private static int ImagesPerChunk(ConvolutionGeometry g) =>
+        Math.Clamp(ChunkElements / Math.Max(1, g.ColumnRows * g.OutputPlane), 1, Math.Max(1, g.Batch));
+
     /// <inheritdoc />
     public override int ScratchSize(IReadOnlyList<int[]> inputShapes)
     {
-        // The im2col matrix [C·kh·kw, N·P] followed by a channel-major output or adjoint [O, N·P].
+        // One chunk's im2col matrix [C·kh·kw, n·P], its channel-major output or adjoint [O, n·P], and a
+        // transposed weight gradient [C·kh·kw, O].
         var g = Geometry(inputShapes);
-        long size = ((long)g.ColumnRows + inputShapes[1][0]) * g.ColumnCount;
+        int o = inputShapes[1][0];
+        long columns = (long)ImagesPerChunk(g) * g.OutputPlane;
+        long size = ((g.ColumnRows + (long)o) * columns) + ((long)g.ColumnRows * o);
         return size <= int.MaxValue
             ? (int)size
-            : throw ShapeError($"the im2col matrix of {size} elements is too large; use a smaller batch");
+            : throw ShapeError($"the im2col matrix of {size} elements is too large for one image");
     }
 
-    private static (DeviceBuffer Columns, DeviceBuffer ChannelMajor) Split(OpContext c, ConvolutionGeometry g, int outChannels)
+    /// <summary>One chunk of images: its geometry, where its images start, and its scratch matrices.</summary>
+    private readonly record struct Chunk(ConvolutionGeometry Geometry, int First, DeviceBuffer Columns, DeviceBuffer ChannelMajor)
+    {
+        public int Count => Geometry.ColumnCount;
+
+        public int Rows => Geometry.ColumnRows;
+
+        // This chunk's images within a batch-major buffer of images of `imageSize` elements.
+        public DeviceBuffer Of(DeviceBuffer batch, int imageSize) => batch.Slice(First * imageSize, Geometry.Batch * imageSize);
+    }
+
+    private static Chunk[] Chunks(OpContext c, ConvolutionGeometry g, int outChannels)
     {
         var scratch = c.Scratch ?? throw new InvalidOperationException("Conv2d needs scratch memory (ScratchSize) but the context has none");
-        int columns = g.ColumnRows * g.ColumnCount;
-        return (scratch.Slice(0, columns), scratch.Slice(columns, outChannels * g.ColumnCount));
+        int per = ImagesPerChunk(g);
+        var chunks = new Chunk[(g.Batch + per - 1) / per];
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            var part = g with { Batch = Math.Min(per, g.Batch - (i * per)) };
+            int columns = part.ColumnRows * part.ColumnCount;
+            chunks[i] = new Chunk(part, i * per, scratch.Slice(0, columns), scratch.Slice(columns, outChannels * part.ColumnCount));
+        }
+
+        return chunks;
+    }
+
+    // The transposed weight-gradient accumulator [C·kh·kw, O], after the largest chunk's matrices.
+    private static DeviceBuffer FilterScratch(OpContext c, ConvolutionGeometry g, int outChannels)
+    {
+        long columns = (long)ImagesPerChunk(g) * g.OutputPlane;
+        int start = (int)((g.ColumnRows + (long)outChannels) * columns);
+        return c.Scratch!.Slice(start, g.ColumnRows * outChannels);
     }
 
     /// <inheritdoc />
@@ -97,12 +135,15 @@ public sealed class Conv2dOp : Op
     {
         var g = Geometry(c);
         var (x, w) = (c.Inputs[0], c.Inputs[1]);
-        int o = w.Shape[0];
-        var (col, ym) = Split(c, g, o);
+        int o = w.Shape[0], inImage = g.Channels * g.InputPlane, outImage = o * g.OutputPlane;
         var conv = c.Backend.Convolution;
-        conv.Im2Col(x.Buffer, g, col);
-        c.Backend.Gemm(false, false, o, g.ColumnCount, g.ColumnRows, 1f, w.Buffer, col, 0f, ym);
-        conv.ChannelMajorToBatchMajor(ym, g.Batch, o, g.OutputPlane, c.Inputs.Length == 3 ? c.Inputs[2].Buffer : null, c.Output.Buffer);
+        var bias = c.Inputs.Length == 3 ? c.Inputs[2].Buffer : null;
+        foreach (var k in Chunks(c, g, o))
+        {
+            conv.Im2Col(k.Of(x.Buffer, inImage), k.Geometry, k.Columns);
+            c.Backend.Gemm(false, false, o, k.Count, k.Rows, 1f, w.Buffer, k.Columns, 0f, k.ChannelMajor);
+            conv.ChannelMajorToBatchMajor(k.ChannelMajor, k.Geometry.Batch, o, g.OutputPlane, bias, k.Of(c.Output.Buffer, outImage));
+        }
     }
 
     /// <inheritdoc />
@@ -111,110 +152,48 @@ public sealed class Conv2dOp : Op
         // ẏ = conv(ẋ, W) + conv(x, Ẇ) + ḃ
         var g = Geometry(c);
         var (x, w) = (c.Inputs[0], c.Inputs[1]);
-        int o = w.Shape[0];
-        var (col, ym) = Split(c, g, o);
+        int o = w.Shape[0], inImage = g.Channels * g.InputPlane, outImage = o * g.OutputPlane;
         var conv = c.Backend.Convolution;
-        float beta = 0f;
-        if (c.InputTangents[0] is { } xt)
+        var (xt, wt) = (c.InputTangents[0]?.Buffer, c.InputTangents[1]?.Buffer);
+        var bt = c.Inputs.Length == 3 ? c.InputTangents[2]?.Buffer : null;
+        foreach (var k in Chunks(c, g, o))
         {
-            conv.Im2Col(xt.Buffer, g, col);
-            c.Backend.Gemm(false, false, o, g.ColumnCount, g.ColumnRows, 1f, w.Buffer, col, beta, ym);
-            beta = 1f;
-        }
+            float beta = 0f;
+            if (xt is not null)
+            {
+                conv.Im2Col(k.Of(xt, inImage), k.Geometry, k.Columns);
+                c.Backend.Gemm(false, false, o, k.Count, k.Rows, 1f, w.Buffer, k.Columns, beta, k.ChannelMajor);
+                beta = 1f;
+            }
 
-        if (c.InputTangents[1] is { } wt)
-        {
-            conv.Im2Col(x.Buffer, g, col);
-            c.Backend.Gemm(false, false, o, g.ColumnCount, g.ColumnRows, 1f, wt.Buffer, col, beta, ym);
-            beta = 1f;
-        }
+            if (wt is not null)
+            {
+                conv.Im2Col(k.Of(x.Buffer, inImage), k.Geometry, k.Columns);
+                c.Backend.Gemm(false, false, o, k.Count, k.Rows, 1f, wt, k.Columns, beta, k.ChannelMajor);
+                beta = 1f;
+            }
 
-        if (beta == 0f)
-        {
-            c.Backend.Fill(ym, 0f);
-        }
+            if (beta == 0f)
+            {
+                c.Backend.Fill(k.ChannelMajor, 0f);
+            }
 
-        var bt = c.Inputs.Length == 3 ? c.InputTangents[2] : null;
-        conv.ChannelMajorToBatchMajor(ym, g.Batch, o, g.OutputPlane, bt?.Buffer, c.OutputTangent!.Value.Buffer);
+            conv.ChannelMajorToBatchMajor(k.ChannelMajor, k.Geometry.Batch, o, g.OutputPlane, bt, k.Of(c.OutputTangent!.Value.Buffer, outImage));
+        }
     }
 
     /// <inheritdoc />
     public override void Backward(OpContext c)
     {
         // x̄ += col2im(Wᵀ·Ȳ);  W̄ += Ȳ·colᵀ;  b̄ += Σ ȳ over images and pixels (Ȳ: ȳ channel-major)
-        Accumulate(c, c.OutputGradient!.Value.Buffer, c.Inputs[1].Buffer, c.Inputs[0].Buffer,
-            c.InputGradients[0]?.Buffer, c.InputGradients[1]?.Buffer, c.Inputs.Length == 3 ? c.InputGradients[2]?.Buffer : null);
-    }
-
-    /// <inheritdoc />
-    public override void BackwardTangent(OpContext c)
-    {
-        // R{x̄} += backward_data(R{ȳ}, W) + backward_data(ȳ, Ẇ)
-        // R{W̄} += backward_filter(R{ȳ}, x) + backward_filter(ȳ, ẋ);  R{b̄} += Σ R{ȳ}
-        var dxt = c.InputGradientTangents[0]?.Buffer;
-        var dwt = c.InputGradientTangents[1]?.Buffer;
-        var dbt = c.Inputs.Length == 3 ? c.InputGradientTangents[2]?.Buffer : null;
-        var xt = c.InputTangents[0]?.Buffer;
-        var wt = c.InputTangents[1]?.Buffer;
         var g = Geometry(c);
-        int o = c.Inputs[1].Shape[0];
-        var (col, ym) = Split(c, g, o);
+        var (x, w, dy) = (c.Inputs[0], c.Inputs[1], c.OutputGradient!.Value.Buffer);
+        int o = w.Shape[0], inImage = g.Channels * g.InputPlane, outImage = o * g.OutputPlane;
         var conv = c.Backend.Convolution;
-        bool pendingColumns = false;
-        if (c.OutputGradientTangent is { } rdy)
+        var (dx, dw) = (c.InputGradients[0]?.Buffer, c.InputGradients[1]?.Buffer);
+        if (c.Inputs.Length == 3 && c.InputGradients[2] is { } db)
         {
-            conv.BatchMajorToChannelMajor(rdy.Buffer, g.Batch, o, g.OutputPlane, ym);
-            if (dwt is not null)
-            {
-                conv.Im2Col(c.Inputs[0].Buffer, g, col);
-                c.Backend.Gemm(false, true, o, g.ColumnRows, g.ColumnCount, 1f, ym, col, 1f, dwt);
-            }
-
-            if (dxt is not null)
-            {
-                c.Backend.Gemm(true, false, g.ColumnRows, g.ColumnCount, o, 1f, c.Inputs[1].Buffer, ym, 0f, col);
-                pendingColumns = true;
-            }
-
-            if (dbt is not null)
-            {
-                conv.AddChannelSums(rdy.Buffer, g.Batch, o, g.OutputPlane, dbt);
-            }
-        }
-
-        bool needsAdjoint = (dxt is not null && wt is not null) || (dwt is not null && xt is not null);
-        if (needsAdjoint)
-        {
-            conv.BatchMajorToChannelMajor(c.OutputGradient!.Value.Buffer, g.Batch, o, g.OutputPlane, ym);
-            if (dxt is not null && wt is not null)
-            {
-                c.Backend.Gemm(true, false, g.ColumnRows, g.ColumnCount, o, 1f, wt, ym, pendingColumns ? 1f : 0f, col);
-                pendingColumns = true;
-            }
-        }
-
-        if (pendingColumns)
-        {
-            conv.Col2Im(col, g, dxt!);
-        }
-
-        if (needsAdjoint && dwt is not null && xt is not null)
-        {
-            conv.Im2Col(xt, g, col);
-            c.Backend.Gemm(false, true, o, g.ColumnRows, g.ColumnCount, 1f, ym, col, 1f, dwt);
-        }
-    }
-
-    // Accumulates the adjoints of x, W and b for the output adjoint dy with weight w and input x (any target may be null).
-    private void Accumulate(OpContext c, DeviceBuffer dy, DeviceBuffer w, DeviceBuffer x, DeviceBuffer? dx, DeviceBuffer? dw, DeviceBuffer? db)
-    {
-        var g = Geometry(c);
-        int o = c.Inputs[1].Shape[0];
-        var (col, ym) = Split(c, g, o);
-        var conv = c.Backend.Convolution;
-        if (db is not null)
-        {
-            conv.AddChannelSums(dy, g.Batch, o, g.OutputPlane, db);
+            conv.AddChannelSums(dy, g.Batch, o, g.OutputPlane, db.Buffer);
         }
 
         if (dx is null && dw is null)
@@ -222,17 +201,100 @@ public sealed class Conv2dOp : Op
             return;
         }
 
-        conv.BatchMajorToChannelMajor(dy, g.Batch, o, g.OutputPlane, ym);
-        if (dw is not null)
+        var filter = dw is null ? null : FilterScratch(c, g, o);
+        float filterBeta = 0f;
+        foreach (var k in Chunks(c, g, o))
         {
-            conv.Im2Col(x, g, col);
-            c.Backend.Gemm(false, true, o, g.ColumnRows, g.ColumnCount, 1f, ym, col, 1f, dw);
+            conv.BatchMajorToChannelMajor(k.Of(dy, outImage), k.Geometry.Batch, o, g.OutputPlane, k.ChannelMajor);
+            if (filter is not null)
+            {
+                conv.Im2Col(k.Of(x.Buffer, inImage), k.Geometry, k.Columns);
+                c.Backend.Gemm(false, true, k.Rows, o, k.Count, 1f, k.Columns, k.ChannelMajor, filterBeta, filter);
+                filterBeta = 1f;
+            }
+
+            if (dx is not null)
+            {
+                c.Backend.Gemm(true, false, k.Rows, k.Count, o, 1f, w.Buffer, k.ChannelMajor, 0f, k.Columns);
+                conv.Col2Im(k.Columns, k.Geometry, k.Of(dx, inImage));
+            }
         }
 
-        if (dx is not null)
+        if (filter is not null)
         {
-            c.Backend.Gemm(true, false, g.ColumnRows, g.ColumnCount, o, 1f, w, ym, 0f, col);
-            conv.Col2Im(col, g, dx);
+            conv.AddTransposed(filter, g.ColumnRows, o, dw!);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void BackwardTangent(OpContext c)
+    {
+        // R{x̄} += backward_data(R{ȳ}, W) + backward_data(ȳ, Ẇ)
+        // R{W̄} += backward_filter(R{ȳ}, x) + backward_filter(ȳ, ẋ);  R{b̄} += Σ R{ȳ}
+        var g = Geometry(c);
+        var (x, w, dy) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.OutputGradient!.Value.Buffer);
+        int o = c.Inputs[1].Shape[0], inImage = g.Channels * g.InputPlane, outImage = o * g.OutputPlane;
+        var conv = c.Backend.Convolution;
+        var (dxt, dwt) = (c.InputGradientTangents[0]?.Buffer, c.InputGradientTangents[1]?.Buffer);
+        var (xt, wt) = (c.InputTangents[0]?.Buffer, c.InputTangents[1]?.Buffer);
+        var rdy = c.OutputGradientTangent?.Buffer;
+        if (c.Inputs.Length == 3 && c.InputGradientTangents[2] is { } dbt && rdy is not null)
+        {
+            conv.AddChannelSums(rdy, g.Batch, o, g.OutputPlane, dbt.Buffer);
+        }
+
+        bool filterFromR = dwt is not null && rdy is not null;
+        bool filterFromTangent = dwt is not null && xt is not null;
+        bool dataFromR = dxt is not null && rdy is not null;
+        bool dataFromTangent = dxt is not null && wt is not null;
+        var filter = filterFromR || filterFromTangent ? FilterScratch(c, g, o) : null;
+        float filterBeta = 0f;
+        foreach (var k in Chunks(c, g, o))
+        {
+            bool pendingColumns = false;
+            if (filterFromR || dataFromR)
+            {
+                conv.BatchMajorToChannelMajor(k.Of(rdy!, outImage), k.Geometry.Batch, o, g.OutputPlane, k.ChannelMajor);
+                if (filterFromR)
+                {
+                    conv.Im2Col(k.Of(x, inImage), k.Geometry, k.Columns);
+                    c.Backend.Gemm(false, true, k.Rows, o, k.Count, 1f, k.Columns, k.ChannelMajor, filterBeta, filter!);
+                    filterBeta = 1f;
+                }
+
+                if (dataFromR)
+                {
+                    c.Backend.Gemm(true, false, k.Rows, k.Count, o, 1f, w, k.ChannelMajor, 0f, k.Columns);
+                    pendingColumns = true;
+                }
+            }
+
+            if (dataFromTangent || filterFromTangent)
+            {
+                conv.BatchMajorToChannelMajor(k.Of(dy, outImage), k.Geometry.Batch, o, g.OutputPlane, k.ChannelMajor);
+                if (dataFromTangent)
+                {
+                    c.Backend.Gemm(true, false, k.Rows, k.Count, o, 1f, wt!, k.ChannelMajor, pendingColumns ? 1f : 0f, k.Columns);
+                    pendingColumns = true;
+                }
+            }
+
+            if (pendingColumns)
+            {
+                conv.Col2Im(k.Columns, k.Geometry, k.Of(dxt!, inImage));
+            }
+
+            if (filterFromTangent)
+            {
+                conv.Im2Col(k.Of(xt!, inImage), k.Geometry, k.Columns);
+                c.Backend.Gemm(false, true, k.Rows, o, k.Count, 1f, k.Columns, k.ChannelMajor, filterBeta, filter!);
+                filterBeta = 1f;
+            }
+        }
+
+        if (filter is not null)
+        {
+            conv.AddTransposed(filter, g.ColumnRows, o, dwt!);
         }
     }
 
