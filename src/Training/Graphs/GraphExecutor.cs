@@ -26,7 +26,6 @@ public sealed class GraphExecutor : IDisposable
     private readonly Graph _graph;
     private readonly Dictionary<int, BatchBuffers> _cache = [];
     private readonly DeviceBuffer _one;
-    private readonly DeviceBuffer _scratchGradient;
     private readonly DeviceBuffer? _ownState;
     private readonly DeviceBuffer?[] _stateSlices;
     private DeviceBuffer? _state;
@@ -45,7 +44,6 @@ public sealed class GraphExecutor : IDisposable
         _graph = model.Graph;
         _one = backend.Allocate(1);
         backend.Fill(_one, 1f);
-        _scratchGradient = backend.Allocate(model.ParameterCount);
         _stateSlices = new DeviceBuffer?[_graph.Nodes.Count];
         if (model.StateCount > 0)
         {
@@ -188,7 +186,7 @@ public sealed class GraphExecutor : IDisposable
     {
         CheckLength(gradient, "gradient");
         RequireForward();
-        RunBackward(gradient, withTangents: false, result: null);
+        RunBackward(adjoints: true, gradient, withTangents: false, result: null);
     }
 
     /// <summary>
@@ -213,7 +211,7 @@ public sealed class GraphExecutor : IDisposable
             }
         }
 
-        RunBackward(_adjointsValid ? null : _scratchGradient, withTangents: true, result);
+        RunBackward(adjoints: !_adjointsValid, gradient: null, withTangents: true, result);
     }
 
     /// <summary>Forward then Backward: the loss's gradient at <paramref name="weights"/> on the current batch.</summary>
@@ -223,15 +221,24 @@ public sealed class GraphExecutor : IDisposable
         Backward(gradient);
     }
 
-    // Reverse sweep. gradient == null: adjoints are valid already, only the tangent sweep runs.
-    private void RunBackward(DeviceBuffer? gradient, bool withTangents, DeviceBuffer? result)
+    // Reverse sweep. adjoints: recompute the values' adjoints (else they are valid already and only the tangent sweep
+    // runs). gradient null with adjoints: an HVP needs the values' adjoints but not the weights' gradient, so the
+    // parameter adjoint slots are left unbound and ops skip those products (a convolution's filter gradient, a Linear's W̄).
+    private void RunBackward(bool adjoints, DeviceBuffer? gradient, bool withTangents, DeviceBuffer? result)
     {
         var b = Current;
-        bool adjoints = gradient is not null;
         if (adjoints)
         {
-            BindParameters(Slot.Adjoints, gradient!);
-            _backend.Fill(gradient!, 0f);
+            if (gradient is null)
+            {
+                UnbindParameters(Slot.Adjoints);
+            }
+            else
+            {
+                BindParameters(Slot.Adjoints, gradient);
+                _backend.Fill(gradient, 0f);
+            }
+
             foreach (var value in _graph.Values)
             {
                 if (value.Kind == ValueKind.Intermediate && value.Id != _model.Loss.Id && b.Adjoints[value.Id] is { } a)
@@ -314,6 +321,18 @@ public sealed class GraphExecutor : IDisposable
         b.BoundFlat[(int)slot] = flat;
     }
 
+    private void UnbindParameters(Slot slot)
+    {
+        var b = Current;
+        var slots = b.Slots(slot);
+        foreach (var p in _model.Parameters)
+        {
+            slots[p.Value.Id] = null;
+        }
+
+        b.BoundFlat[(int)slot] = null;
+    }
+
     private void SelectRows(int rows)
     {
         if (rows <= 0)
@@ -355,7 +374,6 @@ public sealed class GraphExecutor : IDisposable
 
         _cache.Clear();
         _one.Dispose();
-        _scratchGradient.Dispose();
         _ownState?.Dispose();
     }
 
