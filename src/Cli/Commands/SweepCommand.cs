@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using OnePass.Training.Configuration;
+using OnePass.Training.Training;
 
 namespace OnePass.Cli.Commands;
 
@@ -68,8 +69,24 @@ internal static class SweepCommand
                 }
             }
 
-            var pending = runs.Where(r => !File.Exists(Path.Combine(r.Dir, "summary.json"))).ToList();
-            Console.WriteLine($"sweep: {runs.Count} runs in this shard, {runs.Count - pending.Count} already finished, {pending.Count} to run, {p} at once");
+            var unfinished = runs.Where(r => !File.Exists(Path.Combine(r.Dir, "summary.json"))).ToList();
+            var pending = new List<(string Algorithm, int Init, string Dir)>();
+            int held = 0;
+            foreach (var run in unfinished)
+            {
+                // A run another process still writes (another sweep, or a child of a killed one that has not ended yet) is left to it.
+                if (RunFolderLock.IsHeld(run.Dir, out int? holder))
+                {
+                    held++;
+                    Console.WriteLine($"sweep: skipping {run.Algorithm} init-{run.Init}: {run.Dir} is in use by {(holder is { } h ? $"process {h}" : "another process")}");
+                    continue;
+                }
+
+                pending.Add(run);
+            }
+
+            Console.WriteLine($"sweep: {runs.Count} runs in this shard, {runs.Count - unfinished.Count} already finished, {pending.Count} to run, {p} at once"
+                + (held > 0 ? $", {held} in use by other processes" : ""));
             int done = 0, failed = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = p, CancellationToken = token }, run =>
             {
@@ -94,14 +111,20 @@ internal static class SweepCommand
                 var clock = Stopwatch.StartNew();
                 int exit = RunChild(args, Path.Combine(run.Dir, "log.txt"), token);
                 int finished = Interlocked.Increment(ref done);
-                if (exit is not (0 or 3))
+                if (exit == 75)
+                {
+                    Interlocked.Increment(ref held);
+                }
+                else if (exit is not (0 or 3))
                 {
                     Interlocked.Increment(ref failed);
                 }
 
                 Console.WriteLine($"[{finished}/{pending.Count}] {run.Algorithm} init-{run.Init}: exit {exit} in {clock.Elapsed.TotalSeconds:F1} s");
             });
-            Console.WriteLine($"sweep finished: {done} runs, {failed} failed (see their log.txt); summarise with `onepass report {root}`");
+            token.ThrowIfCancellationRequested();
+            Console.WriteLine($"sweep finished: {done} runs, {failed} failed (see their log.txt)"
+                + (held > 0 ? $", {held} skipped because another process holds them" : "") + $"; summarise with `onepass report {root}`");
             return failed == 0 ? 0 : 1;
         }));
         return command;
@@ -138,12 +161,18 @@ internal static class SweepCommand
             info.ArgumentList.Add(a);
         }
 
+        ProcessLifetime.Adopt(info);
         using var child = Process.Start(info)!;
-        using var registration = token.Register(() => child.Kill(entireProcessTree: true));
-        var stdout = child.StandardOutput.ReadToEndAsync(token);
-        var stderr = child.StandardError.ReadToEndAsync(token);
-        child.WaitForExit();
-        File.WriteAllText(logPath, stdout.Result + stderr.Result);
+        var stdout = child.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = child.StandardError.ReadToEndAsync(CancellationToken.None);
+        ProcessLifetime.WaitForExit(child, token);
+        if (child.ExitCode != 75)
+        {
+            // 75: another process holds the run folder; its log is that process's to write.
+            File.WriteAllText(logPath, stdout.Result + stderr.Result);
+        }
+
+        token.ThrowIfCancellationRequested();
         return child.ExitCode;
     }
 }
