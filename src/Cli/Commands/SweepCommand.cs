@@ -25,7 +25,8 @@ internal static class SweepCommand
         var outDir = new Option<string>("--out") { Description = "Sweep folder (DIR/<algorithm>/init-<k>/)", Required = true };
         var set = new Option<string[]>("--set") { Description = "Configuration override passed to every run (repeatable)" };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("sweep", "Run several algorithms from the same random initial hyperparameters") { config, algorithms, inits, seed, parallel, shard, outDir, set, dataDir };
+        var force = new Option<bool>("--force") { Description = "Rerun finished runs whose recorded configuration differs from the one they would run now" };
+        var command = new Command("sweep", "Run several algorithms from the same random initial hyperparameters") { config, algorithms, inits, seed, parallel, shard, outDir, set, dataDir, force };
         command.SetAction(parse => CliAction.Run(token =>
         {
             string configPath = parse.GetValue(config)!;
@@ -69,7 +70,48 @@ internal static class SweepCommand
                 }
             }
 
-            var unfinished = runs.Where(r => !File.Exists(Path.Combine(r.Dir, "summary.json"))).ToList();
+            // The settings each run's `train` child gets, in the order it applies them.
+            List<string> SetsFor((string Algorithm, int Init, string Dir) run)
+            {
+                var init = initialisations[run.Init];
+                var sets = new List<string>
+                {
+                    $"algorithm={run.Algorithm}", $"lr={init.Lr.ToString("R", inv)}",
+                    $"weight_decay={init.Wd.ToString("R", inv)}", $"momentum={init.Momentum.ToString("R", inv)}",
+                };
+                sets.AddRange(overrides);
+                return sets;
+            }
+
+            // A finished run counts only when it ran the configuration it would run now.
+            var unfinished = new List<(string Algorithm, int Init, string Dir)>();
+            var stale = new List<string>();
+            foreach (var run in runs)
+            {
+                var expected = TrainingConfig.Load(configPath, SetsFor(run));
+                expected.Seed = run.Init;
+                switch (SweepResume.Inspect(run.Dir, expected, out string differences))
+                {
+                    case SweepResume.State.Unfinished:
+                        unfinished.Add(run);
+                        break;
+                    case SweepResume.State.Stale when parse.GetValue(force):
+                        File.Delete(Path.Combine(run.Dir, "summary.json"));
+                        Console.WriteLine($"sweep: rerunning {run.Dir} (--force): {differences}");
+                        unfinished.Add(run);
+                        break;
+                    case SweepResume.State.Stale:
+                        stale.Add($"{run.Dir} ({differences})");
+                        break;
+                }
+            }
+
+            if (stale.Count > 0)
+            {
+                throw new UserInputException($"{stale.Count} finished run(s) were run with another configuration: {stale[0]}"
+                    + (stale.Count > 1 ? $" and {stale.Count - 1} more" : "") + "; rerun them with --force, or choose another --out");
+            }
+
             var pending = new List<(string Algorithm, int Init, string Dir)>();
             int held = 0;
             foreach (var run in unfinished)
@@ -90,14 +132,8 @@ internal static class SweepCommand
             int done = 0, failed = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = p, CancellationToken = token }, run =>
             {
-                var init = initialisations[run.Init];
-                var args = new List<string>
-                {
-                    "train", "--config", configPath, "--out", run.Dir, "--seed", run.Init.ToString(inv), "--backend", "cpu",
-                    "--set", $"algorithm={run.Algorithm}", "--set", $"lr={init.Lr.ToString("R", inv)}",
-                    "--set", $"weight_decay={init.Wd.ToString("R", inv)}", "--set", $"momentum={init.Momentum.ToString("R", inv)}",
-                };
-                foreach (string o in overrides)
+                var args = new List<string> { "train", "--config", configPath, "--out", run.Dir, "--seed", run.Init.ToString(inv), "--backend", "cpu" };
+                foreach (string o in SetsFor(run))
                 {
                     args.AddRange(["--set", o]);
                 }
