@@ -44,6 +44,33 @@ internal static class Fixtures
         return process;
     }
 
+    /// <summary>Runs `onepass` to the end with extra environment variables.</summary>
+    public static OnePassProcess.Result RunWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "onepass.dll"));
+        foreach (string a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"onepass {string.Join(' ', args)} did not finish");
+        }
+
+        return new OnePassProcess.Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
     /// <summary>Waits until a process holds <paramref name="runDir"/>; returns its id.</summary>
     public static int WaitForHolder(string runDir, TimeSpan timeout)
     {

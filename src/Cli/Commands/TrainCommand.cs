@@ -40,6 +40,7 @@ internal static class TrainCommand
         // One writer per run folder, for the whole run (released by the OS however this process ends).
         using var folderLock = RunFolderLock.Acquire(output);
         var data = DataSetLoader.Load(cfg, dataDir);
+        Console.WriteLine($"data: {cfg.DataSet} from {data.Folder}");
         using var backend = CommonOptions.CreateBackend(backendChoice);
         using var optimiser = HyperOptimiserFactory.Create(cfg);
         var trainer = new Trainer(cfg, data, backend, output);

@@ -11,15 +11,17 @@ public static class DataSetLoader
     {
         if (config.DataSet == FashionMnist.Name)
         {
-            string dir = FashionMnistLocator.Resolve(dataDir);
+            string dir = Locate(config.DataSet, dataDir);
             int validation = config.ValidationProportion is { } p ? (int)Math.Round(p * 60000) : 10000;
-            return FashionMnist.Load(dir, validation);
+            var images = FashionMnist.Load(dir, validation);
+            images.Folder = dir;
+            return images;
         }
 
         if (config.DataSet.StartsWith("uci-", StringComparison.Ordinal))
         {
             string name = config.DataSet["uci-".Length..];
-            string dir = UciLocator.Resolve(name, dataDir);
+            string dir = Locate(config.DataSet, dataDir);
             int? validation = null;
             if (config.ValidationProportion is { } p)
             {
@@ -28,9 +30,51 @@ public static class DataSetLoader
             }
 
             var data = UciDataSet.Load(dir, name, validation);
+            data.Folder = dir;
             return data;
         }
 
         throw new ConfigException($"unknown dataset '{config.DataSet}'");
+    }
+
+    /// <summary>
+    /// The folder holding data set <paramref name="dataSet"/>. A folder named explicitly — <paramref name="dataDir"/>,
+    /// else <c>ONEPASS_DATA</c> — must hold it (itself or in its data-set subfolder): otherwise the error names what
+    /// is missing there, instead of silently falling back to another copy.
+    /// </summary>
+    public static string Locate(string dataSet, string? dataDir, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        string? explicitDir = string.IsNullOrWhiteSpace(dataDir) ? getEnvironmentVariable(UciLocator.EnvironmentVariable) : dataDir;
+        string label = string.IsNullOrWhiteSpace(dataDir) ? $"{UciLocator.EnvironmentVariable}={explicitDir}" : $"--data-dir '{dataDir}'";
+        bool isExplicit = !string.IsNullOrWhiteSpace(explicitDir);
+        if (dataSet == FashionMnist.Name)
+        {
+            if (isExplicit && !FashionMnistLocator.IsComplete(explicitDir!) && !FashionMnistLocator.IsComplete(Path.Combine(explicitDir!, FashionMnist.Name)))
+            {
+                string missing = !Directory.Exists(explicitDir)
+                    ? "the folder does not exist"
+                    : "missing " + string.Join(", ", FashionMnist.FileNames.Where(f => FashionMnist.FindFile(explicitDir!, f) is null).Select(f => f + "[.gz]"))
+                      + $" (and no complete {FashionMnist.Name}/ subfolder)";
+                throw new DataNotFoundException($"{label} does not hold Fashion-MNIST: {missing}", [missing]);
+            }
+
+            return FashionMnistLocator.Resolve(explicitDir);
+        }
+
+        string name = dataSet.StartsWith("uci-", StringComparison.Ordinal) ? dataSet["uci-".Length..] : dataSet;
+        if (isExplicit)
+        {
+            string[] candidates = [explicitDir!, Path.Combine(explicitDir!, name), Path.Combine(explicitDir!, "uci", name)];
+            if (!candidates.Any(c => File.Exists(Path.Combine(c, UciDataSet.DataFileName))))
+            {
+                string missing = !Directory.Exists(explicitDir)
+                    ? "the folder does not exist"
+                    : $"no {UciDataSet.DataFileName} in it, in {name}/ or in uci/{name}/";
+                throw new DataNotFoundException($"{label} does not hold {dataSet}: {missing}", [missing]);
+            }
+        }
+
+        return UciLocator.Resolve(name, explicitDir, _ => null);
     }
 }

@@ -182,7 +182,7 @@ public sealed class Trainer
             DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description,
             WeightSteps = step, HyperparameterSteps = state.HyperStep, WallSeconds = wall.Elapsed.TotalSeconds, TrainSeconds = trainClock.Elapsed.TotalSeconds,
             Initial = initial.ToSummary(), Final = final.ToSummary(), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
-            Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(),
+            Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(), DataFolder = _data.Folder,
         };
         if (_outDir is not null)
         {
