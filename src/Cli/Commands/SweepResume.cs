@@ -79,7 +79,8 @@ internal static class SweepResume
         return keys.Count == 0 ? "configuration hash differs" : string.Join(", ", keys);
     }
 
-    private static Dictionary<string, string> Flatten(string yaml)
+    /// <summary>A YAML mapping as dotted keys and their values as text (lists as [a, b]).</summary>
+    public static Dictionary<string, string> Flatten(string yaml)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         var stream = new YamlStream();
