@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using OnePass.Training.Training;
 
 namespace OnePass.Cli.Commands;
 
@@ -102,8 +103,8 @@ internal static class ReportCommand
                 Console.Error.WriteLine($"onepass: warning: report.png not written ({e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")})");
             }
 
-            File.WriteAllText(Path.Combine(root, "report.md"), md.ToString());
-            File.WriteAllText(Path.Combine(root, "report.csv"), csv.ToString());
+            AtomicFile.WriteAllText(Path.Combine(root, "report.md"), md.ToString());
+            AtomicFile.WriteAllText(Path.Combine(root, "report.csv"), csv.ToString());
             Console.Write(md.ToString());
             Console.WriteLine($"written {Path.Combine(root, "report.md")}, report.csv and report.png");
             return 0;

@@ -205,7 +205,7 @@ internal static class SweepCommand
         if (child.ExitCode != 75)
         {
             // 75: another process holds the run folder; its log is that process's to write.
-            File.WriteAllText(logPath, stdout.Result + stderr.Result);
+            AtomicFile.WriteAllText(logPath, stdout.Result + stderr.Result);
         }
 
         token.ThrowIfCancellationRequested();

@@ -33,6 +33,7 @@ public sealed class Trainer
     private readonly DataSet _data;
     private readonly IBackend _backend;
     private readonly string? _outDir;
+    private bool _checkpointWritten;
 
     /// <summary>Prepares a run; <paramref name="outDir"/> null writes no files.</summary>
     public Trainer(TrainingConfig config, DataSet data, IBackend backend, string? outDir)
@@ -204,7 +205,9 @@ public sealed class Trainer
 
     private TrainingDivergedException Diverged(long step, int hyperStep, HyperparameterSet hypers, string what)
     {
-        string kept = _outDir is null ? "" : $"; the last good checkpoint and metrics in {_outDir} are intact";
+        string kept = _outDir is null ? ""
+            : _checkpointWritten ? $"; the last good checkpoint and metrics in {_outDir} are intact"
+            : $"; no checkpoint had been written yet (metrics in {_outDir})";
         return new TrainingDivergedException(
             $"{what} became NaN or infinite at weight step {step} (hyperparameter step {hyperStep}) with {hypers.Describe()}{kept}", step);
     }
@@ -239,6 +242,7 @@ public sealed class Trainer
             ConfigSha256 = _config.Sha256(),
         };
         new Checkpoint(header, host).Save(Path.Combine(_outDir, Checkpoint.FileName));
+        _checkpointWritten = true;
     }
 
     private SplitMetrics EvaluateAll(GraphExecutor executor, DeviceBuffer weights, DataSplit trainSplit) => new(
@@ -308,20 +312,24 @@ public sealed class Trainer
     /// <summary>Appends one CSV row per log point, flushed at once so a killed run keeps every row written.</summary>
     private sealed class MetricsWriter : IDisposable
     {
-        private readonly StreamWriter _writer;
+        private readonly string _path;
         private readonly bool _classification;
+        private StreamWriter? _writer;
         private bool _headerWritten;
 
+        // The file is created with its first row (not before the initial evaluation), so a run killed early leaves
+        // no empty metrics.csv behind.
         public MetricsWriter(string path, bool classification)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+            _path = path;
             _classification = classification;
         }
 
         public void Write(long step, int hyperStep, SplitMetrics m, Dictionary<string, double> hypers)
         {
             var inv = CultureInfo.InvariantCulture;
+            _writer ??= new StreamWriter(_path, append: false, new UTF8Encoding(false));
             if (!_headerWritten)
             {
                 var cols = new List<string> { "step", "hyper_step", "training_loss", "validation_loss", "test_loss" };
@@ -347,6 +355,6 @@ public sealed class Trainer
             _writer.Flush();
         }
 
-        public void Dispose() => _writer.Dispose();
+        public void Dispose() => _writer?.Dispose();
     }
 }
