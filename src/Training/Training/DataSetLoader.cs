@@ -6,8 +6,28 @@ namespace OnePass.Training.Training;
 /// <summary>Finds and loads the data set a configuration names.</summary>
 public static class DataSetLoader
 {
+    /// <summary>The fewest rows a training or validation split may have.</summary>
+    public const int MinimumSplitRows = 10;
+
     /// <summary>Loads <see cref="TrainingConfig.DataSet"/>, searching <paramref name="dataDir"/> first.</summary>
     public static DataSet Load(TrainingConfig config, string? dataDir)
+    {
+        var data = LoadSplits(config, dataDir);
+        foreach (var (split, rows) in new[] { ("training", data.Train.Count), ("validation", data.Validation.Count) })
+        {
+            if (rows < MinimumSplitRows)
+            {
+                string cause = config.ValidationProportion is { } p
+                    ? $"validation_proportion {p.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} leaves"
+                    : "the data set has";
+                throw new ConfigException($"{config.Source}: {cause} {rows} {split} rows, fewer than the minimum of {MinimumSplitRows}");
+            }
+        }
+
+        return data;
+    }
+
+    private static DataSet LoadSplits(TrainingConfig config, string? dataDir)
     {
         if (config.DataSet == FashionMnist.Name)
         {
