@@ -17,6 +17,7 @@ internal static class DataCommand
             var cfg = new TrainingConfig { DataSet = parse.GetValue(dataset)! };
             cfg.Validate();
             var data = DataSetLoader.Load(cfg, parse.GetValue(dataDir));
+            Console.WriteLine($"data: {cfg.DataSet} from {data.Folder}");
             Console.WriteLine($"{data.Name}: {data.Train.Count} training, {data.Validation.Count} validation, {data.Test.Count} test rows; {data.InputWidth} inputs, {data.OutputWidth} outputs");
             return 0;
         }));

@@ -19,9 +19,12 @@ internal static class InferCommand
         var provider = new Option<string>("--provider") { Description = "Execution provider: auto (CUDA, else CPU), cuda or cpu", DefaultValueFactory = _ => "auto" };
         var batch = new Option<int>("--batch") { Description = "Rows per ONNX Runtime call", DefaultValueFactory = _ => 8192 };
         var output = new Option<string?>("--out") { Description = "Predictions CSV to write (default with --input: INPUT.predictions.csv; with --test-set: none)" };
+        var header = new Option<bool>("--header") { Description = "The CSV's first row is a header (default: a header only when every cell of row 1 is a name)" };
+        var noHeader = new Option<bool>("--no-header") { Description = "The CSV has no header: row 1 is data" };
+        var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Pass NaN, ±Infinity and out-of-range CSV values to the model instead of rejecting them" };
         var command = new Command("infer", "Run an exported model with ONNX Runtime: write predictions, print throughput and, given labels, accuracy or MSE")
         {
-            model, input, labels, testSet, dataDir, run, provider, batch, output,
+            model, input, labels, testSet, dataDir, run, provider, batch, output, header, noHeader, allowNonFinite,
         };
         command.SetAction(parse => CliAction.Run(_ =>
         {
@@ -45,7 +48,20 @@ internal static class InferCommand
                 throw new UserInputException("--labels goes with --input; --test-set brings its own labels");
             }
 
+            if (parse.GetValue(header) && parse.GetValue(noHeader))
+            {
+                throw new UserInputException("give at most one of --header and --no-header");
+            }
+
+            var csv = new CsvReadOptions(
+                parse.GetValue(header) ? CsvHeader.Present : parse.GetValue(noHeader) ? CsvHeader.Absent : CsvHeader.Auto,
+                parse.GetValue(allowNonFinite));
             string modelPath = parse.GetValue(model)!;
+            if (Directory.Exists(modelPath))
+            {
+                throw new UserInputException($"--model '{modelPath}' is a folder, not an ONNX file");
+            }
+
             using var session = OnnxInferenceSession.Create(modelPath, choice, line => Console.Error.WriteLine($"onepass: {line}"));
             session.MaxBatchRows = batchRows;
 
@@ -59,7 +75,7 @@ internal static class InferCommand
             }
             else
             {
-                rows = InferenceInput.Read(inputPath!);
+                rows = InferenceInput.Read(inputPath!, csv);
                 truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath);
                 source = inputPath!;
             }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using OnePass.Training.Configuration;
+using OnePass.Training.Training;
 
 namespace OnePass.Cli.Commands;
 
@@ -24,7 +25,8 @@ internal static class SweepCommand
         var outDir = new Option<string>("--out") { Description = "Sweep folder (DIR/<algorithm>/init-<k>/)", Required = true };
         var set = new Option<string[]>("--set") { Description = "Configuration override passed to every run (repeatable)" };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("sweep", "Run several algorithms from the same random initial hyperparameters") { config, algorithms, inits, seed, parallel, shard, outDir, set, dataDir };
+        var force = new Option<bool>("--force") { Description = "Rerun finished runs whose recorded configuration differs from the one they would run now" };
+        var command = new Command("sweep", "Run several algorithms from the same random initial hyperparameters") { config, algorithms, inits, seed, parallel, shard, outDir, set, dataDir, force };
         command.SetAction(parse => CliAction.Run(token =>
         {
             string configPath = parse.GetValue(config)!;
@@ -68,19 +70,70 @@ internal static class SweepCommand
                 }
             }
 
-            var pending = runs.Where(r => !File.Exists(Path.Combine(r.Dir, "summary.json"))).ToList();
-            Console.WriteLine($"sweep: {runs.Count} runs in this shard, {runs.Count - pending.Count} already finished, {pending.Count} to run, {p} at once");
+            // The settings each run's `train` child gets, in the order it applies them.
+            List<string> SetsFor((string Algorithm, int Init, string Dir) run)
+            {
+                var init = initialisations[run.Init];
+                var sets = new List<string>
+                {
+                    $"algorithm={run.Algorithm}", $"lr={init.Lr.ToString("R", inv)}",
+                    $"weight_decay={init.Wd.ToString("R", inv)}", $"momentum={init.Momentum.ToString("R", inv)}",
+                };
+                sets.AddRange(overrides);
+                return sets;
+            }
+
+            // A finished run counts only when it ran the configuration it would run now.
+            var unfinished = new List<(string Algorithm, int Init, string Dir)>();
+            var stale = new List<string>();
+            foreach (var run in runs)
+            {
+                var expected = TrainingConfig.Load(configPath, SetsFor(run));
+                expected.Seed = run.Init;
+                switch (SweepResume.Inspect(run.Dir, expected, out string differences))
+                {
+                    case SweepResume.State.Unfinished:
+                        unfinished.Add(run);
+                        break;
+                    case SweepResume.State.Stale when parse.GetValue(force):
+                        File.Delete(Path.Combine(run.Dir, "summary.json"));
+                        Console.WriteLine($"sweep: rerunning {run.Dir} (--force): {differences}");
+                        unfinished.Add(run);
+                        break;
+                    case SweepResume.State.Stale:
+                        stale.Add($"{run.Dir} ({differences})");
+                        break;
+                }
+            }
+
+            if (stale.Count > 0)
+            {
+                throw new UserInputException($"{stale.Count} finished run(s) were run with another configuration: {stale[0]}"
+                    + (stale.Count > 1 ? $" and {stale.Count - 1} more" : "") + "; rerun them with --force, or choose another --out");
+            }
+
+            var pending = new List<(string Algorithm, int Init, string Dir)>();
+            int held = 0;
+            foreach (var run in unfinished)
+            {
+                // A run another process still writes (another sweep, or a child of a killed one that has not ended yet) is left to it.
+                if (RunFolderLock.IsHeld(run.Dir, out int? holder))
+                {
+                    held++;
+                    Console.WriteLine($"sweep: skipping {run.Algorithm} init-{run.Init}: {run.Dir} is in use by {(holder is { } h ? $"process {h}" : "another process")}");
+                    continue;
+                }
+
+                pending.Add(run);
+            }
+
+            Console.WriteLine($"sweep: {runs.Count} runs in this shard, {runs.Count - unfinished.Count} already finished, {pending.Count} to run, {p} at once"
+                + (held > 0 ? $", {held} in use by other processes" : ""));
             int done = 0, failed = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = p, CancellationToken = token }, run =>
             {
-                var init = initialisations[run.Init];
-                var args = new List<string>
-                {
-                    "train", "--config", configPath, "--out", run.Dir, "--seed", run.Init.ToString(inv), "--backend", "cpu",
-                    "--set", $"algorithm={run.Algorithm}", "--set", $"lr={init.Lr.ToString("R", inv)}",
-                    "--set", $"weight_decay={init.Wd.ToString("R", inv)}", "--set", $"momentum={init.Momentum.ToString("R", inv)}",
-                };
-                foreach (string o in overrides)
+                var args = new List<string> { "train", "--config", configPath, "--out", run.Dir, "--seed", run.Init.ToString(inv), "--backend", "cpu" };
+                foreach (string o in SetsFor(run))
                 {
                     args.AddRange(["--set", o]);
                 }
@@ -94,14 +147,20 @@ internal static class SweepCommand
                 var clock = Stopwatch.StartNew();
                 int exit = RunChild(args, Path.Combine(run.Dir, "log.txt"), token);
                 int finished = Interlocked.Increment(ref done);
-                if (exit is not (0 or 3))
+                if (exit == 75)
+                {
+                    Interlocked.Increment(ref held);
+                }
+                else if (exit is not (0 or 3))
                 {
                     Interlocked.Increment(ref failed);
                 }
 
                 Console.WriteLine($"[{finished}/{pending.Count}] {run.Algorithm} init-{run.Init}: exit {exit} in {clock.Elapsed.TotalSeconds:F1} s");
             });
-            Console.WriteLine($"sweep finished: {done} runs, {failed} failed (see their log.txt); summarise with `onepass report {root}`");
+            token.ThrowIfCancellationRequested();
+            Console.WriteLine($"sweep finished: {done} runs, {failed} failed (see their log.txt)"
+                + (held > 0 ? $", {held} skipped because another process holds them" : "") + $"; summarise with `onepass report {root}`");
             return failed == 0 ? 0 : 1;
         }));
         return command;
@@ -138,12 +197,18 @@ internal static class SweepCommand
             info.ArgumentList.Add(a);
         }
 
+        ProcessLifetime.Adopt(info);
         using var child = Process.Start(info)!;
-        using var registration = token.Register(() => child.Kill(entireProcessTree: true));
-        var stdout = child.StandardOutput.ReadToEndAsync(token);
-        var stderr = child.StandardError.ReadToEndAsync(token);
-        child.WaitForExit();
-        File.WriteAllText(logPath, stdout.Result + stderr.Result);
+        var stdout = child.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var stderr = child.StandardError.ReadToEndAsync(CancellationToken.None);
+        ProcessLifetime.WaitForExit(child, token);
+        if (child.ExitCode != 75)
+        {
+            // 75: another process holds the run folder; its log is that process's to write.
+            AtomicFile.WriteAllText(logPath, stdout.Result + stderr.Result);
+        }
+
+        token.ThrowIfCancellationRequested();
         return child.ExitCode;
     }
 }

@@ -13,7 +13,8 @@ internal static class TestSetRows
         if (name == FashionMnist.Name)
         {
             // The IDX files themselves: exact pixel values 0..255, no round trip through normalisation.
-            string dir = FashionMnistLocator.Resolve(dataDir);
+            string dir = DataSetLoader.Locate(name, dataDir);
+            Console.WriteLine($"data: {name} from {dir}");
             var images = InferenceInput.ReadIdxImages(Find(dir, FashionMnist.TestImagesFile));
             var labels = InferenceLabels.Read(Find(dir, FashionMnist.TestLabelsFile));
             if (labels.Rows != images.Rows)
@@ -27,6 +28,7 @@ internal static class TestSetRows
         var config = new TrainingConfig { DataSet = name };
         config.Validate();
         var data = DataSetLoader.Load(config, dataDir);
+        Console.WriteLine($"data: {name} from {data.Folder}");
         var test = data.Test;
         var norm = data.Normalisation;
 

@@ -37,7 +37,14 @@ internal static class TrainCommand
     /// <summary>Loads the data, trains with a live progress bar, prints the outcome.</summary>
     public static TrainingSummary Run(TrainingConfig cfg, string? dataDir, string output, string backendChoice, CancellationToken token)
     {
+        // One writer per run folder, for the whole run (released by the OS however this process ends).
+        using var folderLock = RunFolderLock.Acquire(output);
         var data = DataSetLoader.Load(cfg, dataDir);
+        Console.WriteLine($"data: {cfg.DataSet} from {data.Folder}");
+        if (cfg.BatchSize > data.Train.Count)
+        {
+            Console.Error.WriteLine($"onepass: warning: batch_size {cfg.BatchSize} is larger than the {data.Train.Count}-row training split; using {data.Train.Count} (full batch)");
+        }
         using var backend = CommonOptions.CreateBackend(backendChoice);
         using var optimiser = HyperOptimiserFactory.Create(cfg);
         var trainer = new Trainer(cfg, data, backend, output);

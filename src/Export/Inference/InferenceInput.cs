@@ -11,14 +11,15 @@ public static class InferenceInput
     public const int IdxImageMagic = 0x00000803;
 
     /// <summary>
-    /// Reads a comma-separated file with one example per line. The first line is treated as a header
-    /// when any of its cells is not a number; anywhere else a non-numeric cell, or a row whose length
-    /// differs from the first, is an <see cref="InputFormatException"/> naming file, line and column.
-    /// Blank lines are ignored.
+    /// Reads a comma-separated file with one example per line. The first line is a header when every one of
+    /// its cells is a non-numeric name (or as <paramref name="options"/> declare); anywhere else a non-numeric
+    /// or empty cell, a NaN, infinite or out-of-range value (unless allowed), or a row whose length differs
+    /// from the first, is an <see cref="InputFormatException"/> naming file, line and column. Blank lines are ignored.
     /// </summary>
-    public static InferenceBatch ReadCsv(string path)
+    public static InferenceBatch ReadCsv(string path, CsvReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= CsvReadOptions.Default;
         using var reader = OpenText(path);
         var values = new List<float>();
         string[]? header = null;
@@ -38,7 +39,7 @@ public static class InferenceInput
             if (firstContentLine)
             {
                 firstContentLine = false;
-                if (!cells.All(c => TryParse(c, out _)))
+                if (options.IsHeader(cells))
                 {
                     header = cells.Select(c => c.Trim().Trim('"')).ToArray();
                     width = cells.Length;
@@ -60,7 +61,17 @@ public static class InferenceInput
                 if (!TryParse(cells[c], out var v))
                 {
                     var shown = cells[c].Trim();
-                    throw new InputFormatException(path, shown.Length == 0 ? "empty cell, expected a number" : $"'{Truncate(shown)}' is not a number", lineNumber, c + 1);
+                    string hint = rows == 0 && header is null && options.Header == CsvHeader.Auto
+                        ? " (a header row needs a name in every cell; --header declares one)" : "";
+                    throw new InputFormatException(path, (shown.Length == 0 ? "empty cell, expected a number" : $"'{Truncate(shown)}' is not a number") + hint, lineNumber, c + 1);
+                }
+
+                if (!float.IsFinite(v) && !options.AllowNonFinite)
+                {
+                    string shown = Truncate(cells[c].Trim());
+                    string what = double.TryParse(shown, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
+                        ? "is out of float32 range" : "is not a finite number";
+                    throw new InputFormatException(path, $"'{shown}' {what} (--allow-nonfinite passes such values through)", lineNumber, c + 1);
                 }
 
                 values.Add(v);
@@ -135,7 +146,7 @@ public static class InferenceInput
     }
 
     /// <summary>Reads <paramref name="path"/> as IDX when it starts with the IDX image magic (possibly gzip-compressed), otherwise as CSV.</summary>
-    public static InferenceBatch Read(string path)
+    public static InferenceBatch Read(string path, CsvReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using (var probe = OpenMaybeGzip(path))
@@ -147,7 +158,7 @@ public static class InferenceInput
             }
         }
 
-        return ReadCsv(path);
+        return ReadCsv(path, options);
     }
 
     private static bool TryParse(string cell, out float value) =>
@@ -162,6 +173,11 @@ public static class InferenceInput
 
     internal static Stream OpenMaybeGzip(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new InputFormatException(path, "is a folder, not a file");
+        }
+
         FileStream file;
         try
         {

@@ -118,6 +118,11 @@ public sealed class TrainingConfig
     /// <summary>Reads a YAML file, then applies <c>key=value</c> overrides (dotted keys for nested ones).</summary>
     public static TrainingConfig Load(string path, IEnumerable<string>? overrides = null)
     {
+        if (Directory.Exists(path))
+        {
+            throw new ConfigException($"configuration file '{path}' is a folder, not a file");
+        }
+
         if (!File.Exists(path))
         {
             throw new ConfigException($"configuration file '{path}' does not exist");
@@ -135,6 +140,16 @@ public sealed class TrainingConfig
         catch (YamlDotNet.Core.YamlException e)
         {
             throw new ConfigException($"{path}: not valid YAML at line {e.Start.Line}: {e.Message}");
+        }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's parser gives up this way on, for example, a flow list left open before more keys.
+            throw new ConfigException($"{path}: not valid YAML (an unclosed [ or {{ before later keys?): {e.Message}");
+        }
+
+        if (root is null || root is YamlScalarNode { Value: null or "" })
+        {
+            Console.Error.WriteLine($"onepass: warning: {path} is empty: every key takes its default");
         }
 
         if (root is YamlMappingNode mapping)
@@ -183,7 +198,9 @@ public sealed class TrainingConfig
     {
         foreach (var (keyNode, value) in mapping.Children)
         {
-            string key = prefix + ((YamlScalarNode)keyNode).Value;
+            string key = prefix + (keyNode is YamlScalarNode scalarKey
+                ? scalarKey.Value
+                : throw new ConfigException($"{where}: line {keyNode.Start.Line}: a key must be a plain name, not a {keyNode.NodeType.ToString().ToLowerInvariant()}"));
             if (value is YamlMappingNode nested && !Keys.ContainsKey(key))
             {
                 Apply(nested, key + ".", where);
@@ -211,11 +228,13 @@ public sealed class TrainingConfig
         n is YamlScalarNode { Value: { Length: > 0 } v } ? v : throw new ConfigException($"{where} must be a non-empty string");
 
     private static double Number(YamlNode n, string where) =>
+        IsQuoted(n) ? throw new ConfigException($"{where} must be a number, got the quoted string {Show(n)} (remove the quotes)") :
         n is YamlScalarNode { Value: { } v } && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
             ? d
             : throw new ConfigException($"{where} must be a number, got {Show(n)}");
 
     private static int Integer(YamlNode n, string where) =>
+        IsQuoted(n) ? throw new ConfigException($"{where} must be an integer, got the quoted string {Show(n)} (remove the quotes)") :
         n is YamlScalarNode { Value: { } v } && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int i)
             ? i
             : throw new ConfigException($"{where} must be an integer, got {Show(n)}");
@@ -224,6 +243,9 @@ public sealed class TrainingConfig
         n is YamlSequenceNode seq
             ? seq.Children.Select(c => Number(c, where)).ToArray()
             : throw new ConfigException($"{where} must be a list of numbers, got {Show(n)}");
+
+    private static bool IsQuoted(YamlNode n) =>
+        n is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted };
 
     private static string Show(YamlNode n) => n is YamlScalarNode s ? $"'{s.Value}'" : n.NodeType.ToString().ToLowerInvariant();
 
@@ -245,6 +267,8 @@ public sealed class TrainingConfig
         Require(LrMultiplier.Length >= 1 && LrMultiplier.All(m => m >= 0), "lr_multiplier must be a non-negative number or list");
         Require(LogEvery >= 0, "log_every must be 0 (automatic) or positive");
         Require(LayerSizes.Length >= 2 && LayerSizes.All(s => s > 0), "model.layer_sizes must list at least two positive sizes");
+        long weightCount = LayerSizes.Zip(LayerSizes.Skip(1), (a, b) => ((long)a + 1) * b).Sum();
+        Require(weightCount <= MaxWeights, $"model.layer_sizes [{string.Join(", ", LayerSizes)}] has {weightCount} weights, more than the {MaxWeights} one model may have");
         Require(Activation is "relu" or "tanh" or "sigmoid", $"model.activation '{Activation}' is not one of relu, tanh, sigmoid");
         Require(Models.ModelSpec.Architectures.Contains(Architecture), $"model.architecture '{Architecture}' is not one of {string.Join(", ", Models.ModelSpec.Architectures)}");
         Require(InputShape is null || InputShape.Length == 3, $"model.input_shape must be [channels, height, width], got [{string.Join(", ", InputShape ?? [])}]");
@@ -252,6 +276,9 @@ public sealed class TrainingConfig
         Require(BaseWidth >= 0 && BaseWidth <= 4096, "model.base_width must be 0 (the architecture's default) or between 1 and 4096");
         Require(EvaluationChunk >= 0, "evaluation_chunk must be 0 (automatic) or positive");
     }
+
+    /// <summary>The most weights a model may have (float32 buffers indexed by int, with room for optimiser state).</summary>
+    public const long MaxWeights = 1L << 28;
 
     private void Require(bool condition, string message)
     {

@@ -76,4 +76,7 @@ public sealed class DataSet
 
     /// <summary>The normalisation that maps raw values to the values stored in the splits.</summary>
     public Normalisation Normalisation { get; }
+
+    /// <summary>The folder the data was read from, when it came from files (recorded in summary.json).</summary>
+    public string? Folder { get; set; }
 }

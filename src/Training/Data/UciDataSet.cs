@@ -248,6 +248,12 @@ public static class UciDataSet
                         throw new DataFormatException(path, $"line {r + 1}: '{token}' is not a number.");
                     }
 
+                    if (Math.Abs(v) > float.MaxValue)
+                    {
+                        // The engine computes in float32: such a value would become infinite and turn training into NaN.
+                        throw new DataFormatException(path, $"line {r + 1}, column {found + 1}: '{token}' is beyond the float32 range (±3.4E+38).");
+                    }
+
                     values[(long)r * columns + found] = v;
                 }
 

@@ -26,7 +26,7 @@ public static class BoxPlot
 
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plot.YLabel(yLabel);
-        plot.SavePng(path, Math.Max(600, 110 * groups.Count), 500);
+        Training.AtomicFile.Write(path, temp => plot.SavePng(temp, Math.Max(600, 110 * groups.Count), 500));
     }
 
     private static double Quantile(double[] sorted, double q)

@@ -32,7 +32,7 @@ public static class RunPlots
         losses.XLabel("weight step");
         losses.YLabel("loss");
         losses.ShowLegend();
-        losses.SavePng(Path.Combine(dir, "losses.png"), 900, 500);
+        Training.AtomicFile.Write(Path.Combine(dir, "losses.png"), temp => losses.SavePng(temp, 900, 500));
 
         var hypers = new ScottPlot.Plot();
         int first = Array.IndexOf(header, "lr") >= 0 ? Array.IndexOf(header, "lr") : Array.FindIndex(header, h => h.StartsWith("lr.", StringComparison.Ordinal));
@@ -44,7 +44,7 @@ public static class RunPlots
         hypers.XLabel("weight step");
         hypers.YLabel("log10 value (per-weight lr: mean and quantiles 0, .25, .5, .75, 1)");
         hypers.ShowLegend();
-        hypers.SavePng(Path.Combine(dir, "hyperparameters.png"), 900, 500);
+        Training.AtomicFile.Write(Path.Combine(dir, "hyperparameters.png"), temp => hypers.SavePng(temp, 900, 500));
     }
 
     private static double Parse(string text) =>

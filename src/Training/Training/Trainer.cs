@@ -36,6 +36,7 @@ public sealed class Trainer
     private readonly DataSet _data;
     private readonly IBackend _backend;
     private readonly string? _outDir;
+    private bool _checkpointWritten;
 
     /// <summary>Prepares a run; <paramref name="outDir"/> null writes no files.</summary>
     public Trainer(TrainingConfig config, DataSet data, IBackend backend, string? outDir)
@@ -238,7 +239,7 @@ public sealed class Trainer
             DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description, ModelSpec = model.Spec,
             WeightSteps = step, HyperparameterSteps = state.HyperStep, WallSeconds = wall.Elapsed.TotalSeconds, TrainSeconds = trainClock.Elapsed.TotalSeconds,
             Initial = initial.ToSummary(), Final = final.ToSummary(), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
-            Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(),
+            Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(), DataFolder = _data.Folder,
         };
         if (_outDir is not null)
         {
@@ -260,7 +261,9 @@ public sealed class Trainer
 
     private TrainingDivergedException Diverged(long step, int hyperStep, HyperparameterSet hypers, string what)
     {
-        string kept = _outDir is null ? "" : $"; the last good checkpoint and metrics in {_outDir} are intact";
+        string kept = _outDir is null ? ""
+            : _checkpointWritten ? $"; the last good checkpoint and metrics in {_outDir} are intact"
+            : $"; no checkpoint had been written yet (metrics in {_outDir})";
         return new TrainingDivergedException(
             $"{what} became NaN or infinite at weight step {step} (hyperparameter step {hyperStep}) with {hypers.Describe()}{kept}", step);
     }
@@ -301,6 +304,7 @@ public sealed class Trainer
             ConfigSha256 = _config.Sha256(),
         };
         new Checkpoint(header, host, stateHost).Save(Path.Combine(_outDir, Checkpoint.FileName));
+        _checkpointWritten = true;
     }
 
     private SplitMetrics EvaluateAll(InferenceExecutor executor, DeviceBuffer weights, DataSplit trainSplit, int chunk) => new(
@@ -374,20 +378,24 @@ public sealed class Trainer
     /// <summary>Appends one CSV row per log point, flushed at once so a killed run keeps every row written.</summary>
     private sealed class MetricsWriter : IDisposable
     {
-        private readonly StreamWriter _writer;
+        private readonly string _path;
         private readonly bool _classification;
+        private StreamWriter? _writer;
         private bool _headerWritten;
 
+        // The file is created with its first row (not before the initial evaluation), so a run killed early leaves
+        // no empty metrics.csv behind.
         public MetricsWriter(string path, bool classification)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+            _path = path;
             _classification = classification;
         }
 
         public void Write(long step, int hyperStep, SplitMetrics m, Dictionary<string, double> hypers)
         {
             var inv = CultureInfo.InvariantCulture;
+            _writer ??= new StreamWriter(_path, append: false, new UTF8Encoding(false));
             if (!_headerWritten)
             {
                 var cols = new List<string> { "step", "hyper_step", "training_loss", "validation_loss", "test_loss" };
@@ -413,6 +421,6 @@ public sealed class Trainer
             _writer.Flush();
         }
 
-        public void Dispose() => _writer.Dispose();
+        public void Dispose() => _writer?.Dispose();
     }
 }

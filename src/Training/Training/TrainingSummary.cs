@@ -60,6 +60,9 @@ public sealed record TrainingSummary
     /// <summary>Why the run stopped early, if it did.</summary>
     [JsonPropertyName("message")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Message { get; init; }
 
+    /// <summary>The folder the data set was read from.</summary>
+    [JsonPropertyName("data_folder")][JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? DataFolder { get; init; }
+
     /// <summary>SHA-256 of the resolved configuration.</summary>
     [JsonPropertyName("config_sha256")] public required string ConfigSha256 { get; init; }
 }
