@@ -109,6 +109,18 @@ public sealed class TrainCliTests
     }
 
     [Fact]
+    public void CheckFromAResNetConfigSwitchedToTheCnnPassesInBothModes()
+    {
+        var r = OnePassProcess.Run("check", "--config", RepoConfig("fashion-mnist-resnet18.yaml"), "--set", "model.architecture=cnn", "--backend", "cpu");
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
+        Assert.Contains("CNN (base width 4) on 1x16x16", r.StdOut);
+        Assert.Contains("training mode", r.StdOut);
+        Assert.Contains("evaluation mode", r.StdOut);
+        Assert.Contains("PASS", r.StdOut);
+        Assert.DoesNotContain("FAIL", r.StdOut);
+    }
+
+    [Fact]
     public void CheckRejectsBadLayers()
     {
         var r = OnePassProcess.Run("check", "--layers", "6,x,3");
