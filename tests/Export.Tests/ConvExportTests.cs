@@ -1,8 +1,4 @@
 using Microsoft.ML.OnnxRuntime;
-using OnePass.Training.Backends;
-using OnePass.Training.Checkpoints;
-using OnePass.Training.Graphs;
-using OnePass.Training.Models;
 using Xunit.Abstractions;
 
 namespace OnePass.Export.Tests;
@@ -13,9 +9,8 @@ namespace OnePass.Export.Tests;
 /// </summary>
 public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
 {
-    // Per element: |ORT − engine| ≤ Tolerance · max(1, |engine|), i.e. absolute below 1, relative above.
-    private const double Tolerance = 1e-4;
-    private const int Classes = 10;
+    private const double Tolerance = TrainedConvModel.Tolerance;
+    private const int Classes = TrainedConvModel.Classes;
 
     private readonly TempDirectory dir = new();
 
@@ -32,9 +27,9 @@ public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
     public void ConvOnnxRuntimeMatchesTheEngineInEvaluationMode(string architecture, int channels, int height, int width)
     {
         var random = new Random(architecture.Length * 100 + channels * 10 + height);
-        var exported = ExportTrained(architecture, [channels, height, width], baseWidth: 4, random);
+        var exported = TrainedConvModel.Export(architecture, [channels, height, width], baseWidth: 4, random);
         int features = channels * height * width, rows = 7;
-        float[] raw = RandomPixels(rows * features, random);
+        float[] raw = TrainedConvModel.RandomPixels(rows * features, random);
         float[] engine = exported.EngineLogits(raw, rows);
 
         string path = dir.File($"{architecture}-{channels}x{height}x{width}.onnx");
@@ -98,11 +93,11 @@ public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
     public void ConvModelRunsThroughTheInferenceSessionWithImageRows()
     {
         var random = new Random(5);
-        var exported = ExportTrained("cnn", [3, 8, 8], baseWidth: 2, random);
+        var exported = TrainedConvModel.Export("cnn", [3, 8, 8], baseWidth: 2, random);
         string path = dir.File("cnn.onnx");
         OnnxModelWriter.Save(exported.Onnx, path);
         int rows = 5;
-        float[] raw = RandomPixels(rows * 3 * 8 * 8, random);
+        float[] raw = TrainedConvModel.RandomPixels(rows * 3 * 8 * 8, random);
         float[] engine = exported.EngineLogits(raw, rows);
 
         using var session = OnnxInferenceSession.Create(path, ExecutionProviderChoice.Cpu);
@@ -126,7 +121,7 @@ public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
         foreach (var (architecture, shape) in new[] { ("resnet18", new[] { 3, 16, 16 }), ("cnn", new[] { 1, 28, 28 }) })
         {
             string path = dir.File($"{architecture}-checked.onnx");
-            OnnxModelWriter.Save(ExportTrained(architecture, shape, baseWidth: 4, random).Onnx, path);
+            OnnxModelWriter.Save(TrainedConvModel.Export(architecture, shape, baseWidth: 4, random).Onnx, path);
             var (exitCode, text) = PythonOnnx.Check(path);
             output.WriteLine($"{architecture}: {text}");
             Assert.True(exitCode == 0, $"{architecture}: onnx checker failed: {text}");
@@ -135,87 +130,10 @@ public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
         }
 
         // Control: the checker fails a model whose declared output shape contradicts inference.
-        var wrong = ExportTrained("cnn", [1, 28, 28], baseWidth: 2, random).Onnx;
+        var wrong = TrainedConvModel.Export("cnn", [1, 28, 28], baseWidth: 2, random).Onnx;
         wrong.Graph.Output[0].Type.TensorType.Shape.Dim[1].DimValue = Classes + 1;
         string wrongPath = dir.File("wrong-shape.onnx");
         OnnxModelWriter.Save(wrong, wrongPath);
         Assert.NotEqual(0, PythonOnnx.Check(wrongPath).ExitCode);
-    }
-
-    private static float[] RandomPixels(int count, Random random) =>
-        Enumerable.Range(0, count).Select(_ => (float)random.Next(256)).ToArray();
-
-    /// <summary>
-    /// Builds the model, perturbs its batch-norm scales and shifts and biases, runs a few training forwards that
-    /// update the running statistics on random batches, and exports the weights and that state.
-    /// </summary>
-    private static Exported ExportTrained(string architecture, int[] shape, int baseWidth, Random random)
-    {
-        var spec = new ModelSpec { Architecture = architecture, InputShape = shape, Outputs = Classes, Loss = "cross-entropy", BaseWidth = baseWidth };
-        var model = ModelBuilder.Build(spec);
-        float[] weights = model.InitialWeights(random.Next());
-        foreach (var p in model.Parameters.Where(p => p.Shape.Length == 1))
-        {
-            for (int i = 0; i < p.Length; i++)
-            {
-                weights[p.Offset + i] += (float)(random.NextDouble() - 0.5) * 0.6f;
-            }
-        }
-
-        int features = model.InputWidth;
-
-        // Mean and std deliberately off the data's (uniform 0..255) so the running statistics move far from 0 and 1.
-        var header = new CheckpointHeader
-        {
-            OnePassVersion = "0.1.0", DataSet = "synthetic", Task = "classification", Model = spec, Loss = "cross-entropy",
-            InputMean = Enumerable.Range(0, features).Select(_ => (float)(60 + random.NextDouble() * 40)).ToArray(),
-            InputStd = Enumerable.Range(0, features).Select(_ => (float)(20 + random.NextDouble() * 60)).ToArray(),
-            Algorithm = "ours-wd-lr-m", WeightStep = 3, Seed = 7,
-        };
-
-        var backend = new CpuBackend();
-        using var w = backend.Allocate(model.ParameterCount);
-        backend.Upload(weights, w);
-        float[] state = new float[model.StateCount];
-        using (var executor = new GraphExecutor(model, backend))
-        {
-            int rows = 6;
-            for (int step = 0; step < 4; step++)
-            {
-                float[] batch = Normalise(RandomPixels(rows * features, random), header);
-                float[] labels = Enumerable.Range(0, rows).Select(_ => (float)random.Next(Classes)).ToArray();
-                executor.SetBatch(batch, labels, rows);
-                executor.Forward(w, updateState: true);
-            }
-
-            backend.Download(executor.State!, state);
-        }
-
-        Assert.NotEqual(model.InitialState(), state);
-        return new Exported(model, weights, state, header, OnnxExporter.Export(model, weights, header, state));
-    }
-
-    private static float[] Normalise(float[] raw, CheckpointHeader header)
-    {
-        int features = header.InputMean.Length;
-        return raw.Select((x, i) => (x - header.InputMean[i % features]) / header.InputStd[i % features]).ToArray();
-    }
-
-    private sealed record Exported(Model Model, float[] Weights, float[] State, CheckpointHeader Header, Onnx.ModelProto Onnx)
-    {
-        /// <summary>The engine's evaluation-mode logits (running statistics) on <paramref name="raw"/>, normalised on the host.</summary>
-        public float[] EngineLogits(float[] raw, int rows)
-        {
-            var backend = new CpuBackend();
-            using var w = backend.Allocate(Model.ParameterCount);
-            backend.Upload(Weights, w);
-            using var state = backend.Allocate(Model.StateCount);
-            backend.Upload(State, state);
-            using var executor = new InferenceExecutor(Model, backend) { State = state };
-            executor.Run(w, Normalise(raw, Header), new float[rows], rows);
-            var logits = new float[rows * Classes];
-            backend.Download(executor.PredictionBuffer, logits);
-            return logits;
-        }
     }
 }
