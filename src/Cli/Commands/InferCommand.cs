@@ -11,9 +11,9 @@ internal static class InferCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "ONNX model written by `onepass export`", Required = true };
-        var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header) or an IDX image file (raw or .gz)" };
-        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file or one-column CSV) or regression targets (CSV, original units); prints accuracy or MSE" };
-        var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input (fashion-mnist, uci-energy, …)" };
+        var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin)" };
+        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units); prints accuracy or MSE" };
+        var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input (fashion-mnist, cifar10, uci-energy, …)" };
         var dataDir = CommonOptions.DataDir();
         var run = new Option<string?>("--run") { Description = "The train output folder whose summary.json holds the engine's test figures, printed beside ONNX Runtime's" };
         var provider = new Option<string>("--provider") { Description = "Execution provider: auto (CUDA, else CPU), cuda or cpu", DefaultValueFactory = _ => "auto" };
@@ -82,7 +82,7 @@ internal static class InferCommand
 
             if (rows.Width != session.InputWidth)
             {
-                throw new UserInputException($"{source}: model expects {session.InputWidth} features per row, the input has {rows.Width}");
+                throw new UserInputException($"{source}: {InputWidthException.Describe(session.InputWidth, rows.Width, session.InputShape, rows.Shape)}");
             }
 
             // A small warm-up call keeps one-time session set-up out of the throughput figure.

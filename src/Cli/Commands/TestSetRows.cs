@@ -25,6 +25,14 @@ internal static class TestSetRows
             return (images, labels);
         }
 
+        if (name == Cifar10.Name)
+        {
+            // The test batch itself: exact pixel values 0..255 and its labels, without loading the training batches.
+            string batch = Path.Combine(Cifar10.ResolveDirectory(Cifar10Locator.Resolve(dataDir)), Cifar10.TestFile);
+            var (images, labels) = InferenceInput.ReadCifarBatch(batch);
+            return (images, labels);
+        }
+
         var config = new TrainingConfig { DataSet = name };
         config.Validate();
         var data = DataSetLoader.Load(config, dataDir);

@@ -4,11 +4,20 @@ using System.IO.Compression;
 
 namespace OnePass.Export;
 
-/// <summary>Readers for inference inputs: numeric CSV files and IDX image files.</summary>
+/// <summary>Readers for inference inputs: numeric CSV files, IDX image files and CIFAR-10 binary batch files.</summary>
 public static class InferenceInput
 {
     /// <summary>Magic number of an IDX file of unsigned bytes with three dimensions (images × rows × cols).</summary>
     public const int IdxImageMagic = 0x00000803;
+
+    /// <summary>Bytes per record of a CIFAR-10 binary batch file: one label byte, then 3 × 32 × 32 pixel bytes.</summary>
+    public const int CifarRecordLength = 1 + CifarImageBytes;
+
+    /// <summary>Pixel bytes per CIFAR-10 image: the red, green and blue 32 × 32 planes, each row-major.</summary>
+    public const int CifarImageBytes = 3 * 32 * 32;
+
+    /// <summary>Extension of CIFAR-10 binary batch files (data_batch_1.bin … test_batch.bin).</summary>
+    public const string CifarExtension = ".bin";
 
     /// <summary>
     /// Reads a comma-separated file with one example per line. The first line is a header when every one of
@@ -90,7 +99,7 @@ public static class InferenceInput
 
     /// <summary>
     /// Reads an IDX image file (raw or gzip-compressed, magic 0x00000803) and flattens each image
-    /// to rows × cols floats holding the raw byte values 0..255.
+    /// to rows × cols floats holding the raw byte values 0..255; the batch's <see cref="InferenceBatch.Shape"/> is [rows, cols].
     /// </summary>
     public static InferenceBatch ReadIdxImages(string path)
     {
@@ -142,13 +151,113 @@ public static class InferenceInput
             }
         }
 
-        return new InferenceBatch(data, count, (int)width);
+        return new InferenceBatch(data, count, (int)width, Shape: [height, widthPx]);
     }
 
-    /// <summary>Reads <paramref name="path"/> as IDX when it starts with the IDX image magic (possibly gzip-compressed), otherwise as CSV.</summary>
+    /// <summary>
+    /// Whether <paramref name="path"/> is read as a CIFAR-10 binary batch: its extension is <c>.bin</c>
+    /// (any case). Its length must then be a positive multiple of <see cref="CifarRecordLength"/>.
+    /// </summary>
+    public static bool IsCifarBatch(string path) =>
+        string.Equals(Path.GetExtension(path), CifarExtension, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Reads a CIFAR-10 binary batch file (records of 1 label byte + 3072 pixel bytes) into rows of 3072 floats
+    /// holding the raw byte values 0..255, channel-major as the file stores them (shape [3, 32, 32]), and the label
+    /// of each record. Throws <see cref="InputFormatException"/> when the length is not a positive multiple of 3073
+    /// or a label is above 9.
+    /// </summary>
+    public static (InferenceBatch Images, InferenceBatch Labels) ReadCifarBatch(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var (images, labels) = ReadCifar(path, withImages: true);
+        return (images!, labels);
+    }
+
+    /// <summary>The labels (one column of class indices 0-9) of a CIFAR-10 binary batch, without its pixels.</summary>
+    public static InferenceBatch ReadCifarLabels(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return ReadCifar(path, withImages: false).Labels;
+    }
+
+    private static (InferenceBatch? Images, InferenceBatch Labels) ReadCifar(string path, bool withImages)
+    {
+        long length = CifarLength(path);
+        long count = length / CifarRecordLength;
+        if ((count * CifarImageBytes) > Array.MaxLength)
+        {
+            throw new InputFormatException(path, $"CIFAR-10 batch too large ({count} images)");
+        }
+
+        var images = withImages ? new float[count * CifarImageBytes] : null;
+        var labels = new float[count];
+        var record = new byte[CifarRecordLength];
+        using var stream = File.OpenRead(path);
+        for (long r = 0; r < count; r++)
+        {
+            stream.ReadExactly(record);
+            if (record[0] > 9)
+            {
+                throw new InputFormatException(path, $"record {r + 1} has label {record[0]}; CIFAR-10 labels are 0-9");
+            }
+
+            labels[r] = record[0];
+            if (images is null)
+            {
+                continue;
+            }
+
+            var target = images.AsSpan((int)(r * CifarImageBytes), CifarImageBytes);
+            for (var i = 0; i < CifarImageBytes; i++)
+            {
+                target[i] = record[i + 1];
+            }
+        }
+
+        var imageBatch = images is null ? null : new InferenceBatch(images, (int)count, CifarImageBytes, Shape: [3, 32, 32]);
+        return (imageBatch, new InferenceBatch(labels, (int)count, 1));
+    }
+
+    /// <summary>The file's length, checked to be a positive multiple of <see cref="CifarRecordLength"/>.</summary>
+    internal static long CifarLength(string path)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new InputFormatException(path, "file not found", innerException: e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new InputFormatException(path, "file not found", innerException: e);
+        }
+
+        if (length == 0 || length % CifarRecordLength != 0)
+        {
+            throw new InputFormatException(path,
+                $"not a CIFAR-10 binary batch: {length} bytes is not a positive multiple of the {CifarRecordLength}-byte record (1 label byte + 3×32×32 pixel bytes)");
+        }
+
+        return length;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> as a CIFAR-10 binary batch when its extension is <c>.bin</c> (see
+    /// <see cref="ReadCifarBatch"/>; the labels are dropped), as IDX when it starts with the IDX image magic
+    /// (possibly gzip-compressed), otherwise as CSV.
+    /// </summary>
     public static InferenceBatch Read(string path, CsvReadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (IsCifarBatch(path))
+        {
+            return ReadCifarBatch(path).Images;
+        }
+
         using (var probe = OpenMaybeGzip(path))
         {
             Span<byte> head = stackalloc byte[4];

@@ -9,14 +9,19 @@ public static class InferenceLabels
     public const int IdxLabelMagic = 0x00000801;
 
     /// <summary>
-    /// Reads <paramref name="path"/>: an IDX labels file (raw or gzip-compressed, magic 0x00000801) gives one
-    /// column of class indices; anything else is read as CSV (one row per example, optional header), giving
+    /// Reads <paramref name="path"/>: an IDX labels file (raw or gzip-compressed, magic 0x00000801) or a CIFAR-10
+    /// binary batch (<c>.bin</c>; the label byte of each record) gives one column of class indices; anything else is read as CSV (one row per example, optional header), giving
     /// class indices in one column or regression targets in one column per model output.
     /// Throws <see cref="InputFormatException"/> naming the file when it is malformed.
     /// </summary>
     public static InferenceBatch Read(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (InferenceInput.IsCifarBatch(path))
+        {
+            return InferenceInput.ReadCifarLabels(path);
+        }
+
         using (var stream = InferenceInput.OpenMaybeGzip(path))
         {
             Span<byte> header = stackalloc byte[8];

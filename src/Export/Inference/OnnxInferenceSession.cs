@@ -3,8 +3,9 @@ using Microsoft.ML.OnnxRuntime;
 namespace OnePass.Export;
 
 /// <summary>
-/// An ONNX Runtime inference session for models with one rank-2 float input [N, width]
-/// (N symbolic) and float outputs [N, k]. Batches rows through the model without per-row allocation.
+/// An ONNX Runtime inference session for models with one float input [N, width] or [N, C, H, W] (N symbolic,
+/// the other dimensions fixed) and float outputs [N, k]. Rows are flat (width = C·H·W for image models) and fed
+/// as tensors of the model's input shape; batches run through the model without per-row allocation.
 /// </summary>
 public sealed class OnnxInferenceSession : IDisposable
 {
@@ -27,7 +28,9 @@ public sealed class OnnxInferenceSession : IDisposable
         outputNames = session.OutputNames.ToArray();
 
         var first = session.InputMetadata[inputNames[0]];
-        InputWidth = first.IsTensor && first.Dimensions.Length == 2 && first.Dimensions[1] > 0 ? first.Dimensions[1] : -1;
+        bool fixedShape = first.IsTensor && first.Dimensions.Length >= 2 && first.Dimensions.Skip(1).All(d => d > 0);
+        InputShape = fixedShape ? first.Dimensions[1..] : [];
+        InputWidth = fixedShape ? checked(InputShape.Aggregate(1, (a, d) => a * d)) : -1;
         OutputWidths = outputNames.ToDictionary(
             n => n,
             n =>
@@ -53,8 +56,17 @@ public sealed class OnnxInferenceSession : IDisposable
     /// <summary>Name of the (first) model input fed by <see cref="Run"/>.</summary>
     public string InputName => inputNames[0];
 
-    /// <summary>Features per row of the first input (its second dimension), or -1 if not a fixed rank-2 shape.</summary>
+    /// <summary>
+    /// Features per row of the first input: the product of its dimensions after the batch dimension (C·H·W for
+    /// an image model), or -1 when those are not all fixed.
+    /// </summary>
     public int InputWidth { get; }
+
+    /// <summary>
+    /// Shape of one example of the first input, without the batch dimension: [width] for rows of features,
+    /// [C, H, W] for image models; empty when not fixed.
+    /// </summary>
+    public int[] InputShape { get; }
 
     /// <summary>Names of the model outputs, in model order.</summary>
     public IReadOnlyList<string> OutputNames => outputNames;
@@ -123,8 +135,9 @@ public sealed class OnnxInferenceSession : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="rows"/> rows (row-major, <see cref="InputWidth"/> floats each) through the
-    /// model and returns each output as a row-major array of rows × output width.
+    /// Runs <paramref name="rows"/> rows (row-major, <see cref="InputWidth"/> floats each, fed as tensors of
+    /// dims [rows, ..<see cref="InputShape"/>]) through the model and returns each output as a row-major array of
+    /// rows × output width.
     /// Throws <see cref="InputWidthException"/> when the row width does not match the model.
     /// </summary>
     public IReadOnlyDictionary<string, float[]> Run(float[] input, int rows)
@@ -139,7 +152,7 @@ public sealed class OnnxInferenceSession : IDisposable
 
         if (InputWidth <= 0)
         {
-            throw new InvalidOperationException($"{Path.GetFileName(ModelPath)}: input '{InputName}' is not a rank-2 tensor with a fixed feature dimension.");
+            throw new InvalidOperationException($"{Path.GetFileName(ModelPath)}: input '{InputName}' is not a tensor [N, ...] with fixed dimensions after the batch dimension.");
         }
 
         if (rows == 0)
@@ -160,17 +173,24 @@ public sealed class OnnxInferenceSession : IDisposable
         var width = input.Length / rows;
         if (width != InputWidth)
         {
-            throw new InputWidthException(InputWidth, width);
+            throw new InputWidthException(InputWidth, width, InputShape);
         }
 
         var results = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var chunk = Math.Max(1, MaxBatchRows);
         var memory = input.AsMemory();
+        var dims = new long[InputShape.Length + 1];
+        for (var d = 0; d < InputShape.Length; d++)
+        {
+            dims[d + 1] = InputShape[d];
+        }
+
         for (var start = 0; start < rows; start += chunk)
         {
             var count = Math.Min(chunk, rows - start);
+            dims[0] = count;
             using var value = OrtValue.CreateTensorValueFromMemory(
-                OrtMemoryInfo.DefaultInstance, memory.Slice(start * width, count * width), [count, width]);
+                OrtMemoryInfo.DefaultInstance, memory.Slice(start * width, count * width), dims);
             using var outputs = session.Run(runOptions, inputNames, [value], outputNames);
             var i = 0;
             foreach (var output in outputs)
