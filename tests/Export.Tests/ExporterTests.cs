@@ -179,6 +179,11 @@ public sealed class ExporterTests
         Assert.Equal(state, Checkpoint.Load(path).State);
         Assert.Null(Checkpoint.Load(path).Warning);
 
+        // A header whose layer sizes are null (hand-edited or from a broken writer) is one clear error, not a crash.
+        new Checkpoint(header with { LayerSizes = null! }, weights).Save(path);
+        var nullSizes = Assert.Throws<CheckpointException>(() => OnnxExporter.Export(Checkpoint.Load(path), path));
+        Assert.Contains("layer_sizes", nullSizes.Message);
+
         string junk = Path.Combine(dir, "junk.ckpt");
         File.WriteAllText(junk, "not a checkpoint at all");
         Assert.Contains("not a OnePass checkpoint", Assert.Throws<CheckpointException>(() => Checkpoint.Load(junk)).Message);

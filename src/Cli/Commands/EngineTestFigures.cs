@@ -8,8 +8,11 @@ internal sealed record EngineTestFigures(double? TestLoss, double? TestAccuracy)
 {
     public const string SummaryFileName = "summary.json";
 
-    /// <summary>Null (with a note on stderr) when the folder has no readable summary.</summary>
-    public static EngineTestFigures? TryRead(string runDir)
+    /// <summary>
+    /// Null (with a note on stderr) when the folder has no readable summary. A summary of another data set than
+    /// <paramref name="dataSet"/> (the scored model's) is an error: its figures would be compared with the wrong test set.
+    /// </summary>
+    public static EngineTestFigures? TryRead(string runDir, string? dataSet = null)
     {
         string path = Path.Combine(runDir, SummaryFileName);
         if (!File.Exists(path))
@@ -25,6 +28,12 @@ internal sealed record EngineTestFigures(double? TestLoss, double? TestAccuracy)
             {
                 Console.Error.WriteLine($"onepass: {path} has no 'final' figures; engine figures not shown");
                 return null;
+            }
+
+            if (!string.IsNullOrEmpty(dataSet) && summary.RootElement.TryGetProperty("dataset", out var recorded)
+                && recorded.ValueKind == JsonValueKind.String && recorded.GetString() is { Length: > 0 } name && name != dataSet)
+            {
+                throw new UserInputException($"--run {runDir}: its summary.json is of a run on '{name}', but the model scores '{dataSet}'; give the run the model was exported from");
             }
 
             return new EngineTestFigures(Number(final, "test_loss"), Number(final, "test_accuracy"));

@@ -19,7 +19,7 @@ internal static class InferenceReport
         string providerName,
         string? runDir)
     {
-        var engine = runDir is null ? null : EngineTestFigures.TryRead(runDir);
+        var engine = runDir is null ? null : EngineTestFigures.TryRead(runDir, metadata.GetValueOrDefault("dataset"));
         var lines = new List<(string Name, string Onnx, string Engine)>();
         try
         {

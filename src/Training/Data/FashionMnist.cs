@@ -95,10 +95,9 @@ public static class FashionMnist
 
         if (validationCount >= trainImages.Count)
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(validationCount),
-                validationCount,
-                $"The validation count must be less than the {trainImages.Count} training images.");
+            throw new DataFormatException(
+                paths[0],
+                $"holds {trainImages.Count} training images; a validation split of {validationCount} leaves none for training (validation_proportion sets the split).");
         }
 
         int width = trainImages.Rows * trainImages.Columns;

@@ -167,6 +167,8 @@ public sealed class FashionMnistTests
         using var temp = new TempDirectory();
         IdxFiles.WriteSet(temp.Path, gzip: false);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => FashionMnist.Load(temp.Path, validationCount: 3));
+        var e = Assert.Throws<DataFormatException>(() => FashionMnist.Load(temp.Path, validationCount: 3));
+        Assert.Contains("train-images-idx3-ubyte", e.Message);
+        Assert.Contains("leaves none for training", e.Message);
     }
 }
