@@ -20,6 +20,8 @@ internal static class BenchCommand
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 50 };
         var seconds = new Option<double>("--seconds") { Description = "Measuring time per figure", DefaultValueFactory = _ => 2.0 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table" };
+        var evaluate = new Option<int>("--evaluate") { Description = "Also evaluate the model (inference executor, evaluation mode) on this many random examples and report the time, the chunk size and the process's peak memory" };
+        var profile = new Option<bool>("--profile") { Description = "Also print where a gradient's and a Hessian-vector product's time goes, per op type and rule" };
         var backend = CommonOptions.Backend();
         var algorithms = new Option<string?>("--algorithm") { Description = "Instead: time a short training run per algorithm (comma-separated) and print each relative to random" };
         var config = new Option<string>("--config") { Description = "The model to time on random inputs (any architecture); with --algorithm, the configuration to train", DefaultValueFactory = _ => "configs/fashion-mnist.yaml" };
@@ -27,7 +29,7 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "With --algorithm: hyperparameter steps per run", DefaultValueFactory = _ => 100 };
         var repeats = new Option<int>("--repeats") { Description = "With --algorithm: timed runs per algorithm, interleaved; the median is reported", DefaultValueFactory = _ => 3 };
         var dataDir = CommonOptions.DataDir();
-        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, backend, algorithms, config, set, steps, repeats, dataDir };
+        var command = new Command("bench", "Time one forward pass, one gradient, one Hessian-vector product and one SGD training step") { batch, seconds, json, profile, evaluate, backend, algorithms, config, set, steps, repeats, dataDir };
         model.AddTo(command);
         command.SetAction(parse => CliAction.Run(_ =>
         {
@@ -48,6 +50,16 @@ internal static class BenchCommand
 
             using var b = CommonOptions.CreateBackend(parse.GetValue(backend)!);
             var figures = Measure(m, b, rows, parse.GetValue(seconds));
+            if (parse.GetValue(evaluate) is > 0 and var evaluateRows)
+            {
+                MeasureEvaluation(m, b, evaluateRows, figures);
+            }
+
+            if (parse.GetValue(profile))
+            {
+                PrintProfile(m, b, rows);
+            }
+
             var inv = CultureInfo.InvariantCulture;
             if (parse.GetValue(json))
             {
@@ -196,6 +208,9 @@ internal static class BenchCommand
             executor.Forward(w);
             executor.HessianVectorProduct(v, hv);
         }, b);
+        executor.Forward(w);
+        executor.Backward(g);
+        double hvpAgain = Median(seconds, () => executor.HessianVectorProduct(v, hv), b);
         double step = Median(seconds, () =>
         {
             executor.SetBatch(inputs, targets, rows);
@@ -212,6 +227,8 @@ internal static class BenchCommand
             ["hvp_ms"] = hvp,
             ["train_step_ms"] = step,
             ["hvp_over_gradient"] = hvp / gradient,
+            ["hvp_same_point_ms"] = hvpAgain,
+            ["hvp_same_point_over_gradient"] = hvpAgain / gradient,
             ["hyper_step_ms"] = hyperStep,
         };
     }
@@ -243,6 +260,69 @@ internal static class BenchCommand
         trainExec.Gradient(w, g);
         optimiser.BeforeUpdate(state);
         return Median(seconds, () => optimiser.Step(state), b);
+    }
+
+    // Evaluation of many examples as the trainer does it: the inference executor in chunks sized from the model.
+    private static void MeasureEvaluation(OnePass.Training.Models.Model m, IBackend b, int rows, Dictionary<string, object> figures)
+    {
+        var (inputs, targets) = DerivativeCheck.RandomBatch(m, rows, new Random(3));
+        var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.LossKind == OnePass.Training.Models.LossKind.CrossEntropy ? 1 : m.OutputWidth);
+        int chunk = Trainer.EvaluationChunkFor(m, 0);
+        using var executor = new InferenceExecutor(m, b);
+        using var w = b.Allocate(m.ParameterCount);
+        b.Upload(m.InitialWeights(1), w);
+        var clock = Stopwatch.StartNew();
+        Trainer.Evaluate(executor, w, split, chunk);
+        figures["evaluate_rows"] = rows;
+        figures["evaluate_ms"] = clock.Elapsed.TotalMilliseconds;
+        figures["evaluate_chunk"] = chunk;
+        figures["evaluate_buffers_mib"] = executor.AllocatedElements * 4.0 / (1 << 20);
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        figures["peak_process_memory_mib"] = process.PeakWorkingSet64 / (double)(1 << 20);
+    }
+
+    // One gradient and one Hessian-vector product (after a fresh forward, as bench's hvp_ms) per op type and rule.
+    private static void PrintProfile(OnePass.Training.Models.Model m, IBackend b, int rows)
+    {
+        var (inputs, targets) = DerivativeCheck.RandomBatch(m, rows, new Random(1));
+        using var executor = new GraphExecutor(m, b);
+        using var w = b.Allocate(m.ParameterCount);
+        using var g = b.Allocate(m.ParameterCount);
+        using var v = b.Allocate(m.ParameterCount);
+        using var hv = b.Allocate(m.ParameterCount);
+        b.Upload(m.InitialWeights(1), w);
+        b.Upload(m.InitialWeights(2), v);
+        executor.SetBatch(inputs, targets, rows);
+        executor.Gradient(w, g);
+        executor.HessianVectorProduct(v, hv);
+        var inv = CultureInfo.InvariantCulture;
+        foreach (var (name, pass) in new (string, Action)[]
+        {
+            ("gradient (forward + backward)", () => executor.Gradient(w, g)),
+            ("Hessian-vector product (forward + backward + both tangent passes)", () =>
+            {
+                executor.Forward(w);
+                executor.HessianVectorProduct(v, hv);
+            }),
+        })
+        {
+            var profile = new ExecutorProfile();
+            executor.Profile = profile;
+            const int repeats = 3;
+            for (int i = 0; i < repeats; i++)
+            {
+                pass();
+            }
+
+            executor.Profile = null;
+            double total = profile.Entries.Sum(e => e.Seconds);
+            Console.Error.WriteLine($"profile of one {name}: {(1000 * total / repeats).ToString("F1", inv)} ms in op rules (mean of {repeats})");
+            foreach (var (op, rule, secs, _) in profile.Entries.Take(12))
+            {
+                Console.Error.WriteLine($"  {op,-20} {rule,-17} {(1000 * secs / repeats).ToString("F1", inv),8} ms  {(100 * secs / total).ToString("F0", inv),3} %");
+            }
+        }
     }
 
     /// <summary>Warms up, then times <paramref name="action"/> repeatedly for about <paramref name="seconds"/>; median in ms.</summary>

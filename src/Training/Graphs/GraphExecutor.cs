@@ -98,6 +98,21 @@ public sealed class GraphExecutor : IDisposable
         }
     }
 
+    /// <summary>When set, every rule's wall time is added to it per op type (synchronising around each rule).</summary>
+    public ExecutorProfile? Profile { get; set; }
+
+    private void Run(Node node, string rule, OpContext context, Action<OpContext> action)
+    {
+        if (Profile is { } profile)
+        {
+            profile.Time(node, rule, context, action);
+        }
+        else
+        {
+            action(context);
+        }
+    }
+
     /// <summary>The seed of the current step's randomness (set before <see cref="Forward"/>; reused by the other passes).</summary>
     public ulong Seed { get; set; }
 
@@ -151,7 +166,7 @@ public sealed class GraphExecutor : IDisposable
         {
             foreach (var node in _graph.Nodes)
             {
-                node.Op.Forward(Context(b, node));
+                Run(node, "forward", Context(b, node), node.Op.Forward);
             }
         }
         finally
@@ -207,7 +222,7 @@ public sealed class GraphExecutor : IDisposable
         {
             if (node.Output.DependsOnParameters)
             {
-                node.Op.ForwardTangent(Context(b, node));
+                Run(node, "forward tangent", Context(b, node), node.Op.ForwardTangent);
             }
         }
 
@@ -272,12 +287,12 @@ public sealed class GraphExecutor : IDisposable
             var context = Context(b, node);
             if (adjoints)
             {
-                node.Op.Backward(context);
+                Run(node, "backward", context, node.Op.Backward);
             }
 
             if (withTangents)
             {
-                node.Op.BackwardTangent(context);
+                Run(node, "backward tangent", context, node.Op.BackwardTangent);
             }
         }
 
