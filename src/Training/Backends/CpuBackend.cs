@@ -15,6 +15,7 @@ public sealed class CpuBackend : IBackend
     {
         Convolution = new CpuConvolution(this);
         Normalisation = new CpuNormalisation(this);
+        Recurrent = new CpuRecurrent();
     }
 
     /// <inheritdoc />
@@ -22,6 +23,9 @@ public sealed class CpuBackend : IBackend
 
     /// <inheritdoc />
     public INormalisationKernels Normalisation { get; }
+
+    /// <inheritdoc />
+    public IRecurrentKernels Recurrent { get; }
 
     /// <inheritdoc />
     public string Name => "cpu";

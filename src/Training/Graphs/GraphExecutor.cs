@@ -133,6 +133,19 @@ public sealed class GraphExecutor : IDisposable
 
     private BatchBuffers Current => _current ?? throw new InvalidOperationException("no batch has been set");
 
+    /// <summary>
+    /// The current batch's buffer of a non-parameter value (valid after <see cref="Forward"/> until the next), e.g. an
+    /// LSTM layer's output, whose last step is its final hidden state.
+    /// </summary>
+    public DeviceBuffer ValueBuffer(Value value) =>
+        Current.Values[value.Id] ?? throw new ArgumentException($"{value} is a parameter; its values are a slice of the weights");
+
+    /// <summary>
+    /// The current batch's workspace of <paramref name="node"/> (valid after <see cref="Forward"/> until the next), or
+    /// null when its op keeps none; e.g. where an LSTM layer keeps its final cell state (<c>LstmOp.FinalCell</c>).
+    /// </summary>
+    public DeviceBuffer? WorkspaceBuffer(Node node) => Current.Workspace(node);
+
     /// <summary>Uploads a batch of inputs [rows, inputs] and targets.</summary>
     public void SetBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int rows)
     {
@@ -476,6 +489,8 @@ public sealed class GraphExecutor : IDisposable
         }
 
         public int Rows { get; }
+
+        public DeviceBuffer? Workspace(Node node) => _workspaces[node.Id];
 
         public DeviceBuffer?[] Values { get; }
 

@@ -20,6 +20,9 @@ public interface IBackend : IDisposable
     /// <summary>The normalisation family's kernels.</summary>
     INormalisationKernels Normalisation { get; }
 
+    /// <summary>The recurrent family's kernels (embedding lookups, the LSTM cell step).</summary>
+    IRecurrentKernels Recurrent { get; }
+
     // ---- memory -------------------------------------------------------------------------------------------
 
     /// <summary>Allocates <paramref name="length"/> zero-initialised elements.</summary>

@@ -60,6 +60,10 @@ public sealed unsafe class CudaBackend : IBackend
         throw new BackendUnavailableException("batch normalisation has no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
 
     /// <inheritdoc />
+    public IRecurrentKernels Recurrent =>
+        throw new BackendUnavailableException("embedding and LSTM ops have no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+
+    /// <inheritdoc />
     public string Description { get; }
 
     /// <summary>How many times the memory pool called cuMemAlloc (flat after warm-up).</summary>
