@@ -179,6 +179,14 @@ public sealed class ExporterTests
         Assert.Equal(state, Checkpoint.Load(path).State);
         Assert.Null(Checkpoint.Load(path).Warning);
 
+        // Non-finite weights (saved by a broken writer with a valid checksum) are refused by export, naming the tensor.
+        float[] poisoned = (float[])weights.Clone();
+        poisoned[5] = float.NaN;
+        new Checkpoint(header, poisoned).Save(path);
+        var nan = Assert.Throws<CheckpointException>(() => OnnxExporter.Export(Checkpoint.Load(path), path));
+        Assert.Contains("non-finite weight", nan.Message);
+        Assert.Contains("layer1.weight", nan.Message);
+
         // A header whose layer sizes are null (hand-edited or from a broken writer) is one clear error, not a crash.
         new Checkpoint(header with { LayerSizes = null! }, weights).Save(path);
         var nullSizes = Assert.Throws<CheckpointException>(() => OnnxExporter.Export(Checkpoint.Load(path), path));
