@@ -64,8 +64,10 @@ Task("GpuTest").IsDependentOn("Build").Does(() =>
 
 Task("Data").IsDependentOn("Build").Does(() =>
 {
-    // Finds Fashion-MNIST (data dir, ONEPASS_DATA, user cache, Debian's package) or downloads and verifies it.
-    Onepass("data" + DataDirOption());
+    // Finds Fashion-MNIST (data dir, ONEPASS_DATA, user cache, Debian's package folder); where none has it,
+    // installs Debian's dataset-fashion-mnist (apt-get as root or with password-less sudo; skipped where
+    // impossible), and failing that downloads and verifies the official files.
+    Onepass("data --install" + DataDirOption());
 });
 
 Task("TrainModel").IsDependentOn("Data").Does(() =>
