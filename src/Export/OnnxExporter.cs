@@ -26,6 +26,12 @@ public static class OnnxExporter
     /// <summary>Classifier output: softmax of the logits.</summary>
     public const string ProbabilitiesName = "probabilities";
 
+    /// <summary>Metadata key of the input feature names, a JSON array in input order (models trained on a table with a header).</summary>
+    public const string InputNamesKey = "input_names";
+
+    /// <summary>Metadata key of the class labels, a JSON array in class index order (classifiers trained on a table).</summary>
+    public const string ClassLabelsKey = "class_labels";
+
     /// <summary>Exports the model stored in a checkpoint.</summary>
     public static ModelProto Export(Checkpoint checkpoint, string checkpointPath)
     {
@@ -196,6 +202,17 @@ public static class OnnxExporter
             // Lets a scorer report the loss on normalised targets, the figure training logs as test_loss.
             metadata["target_mean"] = header.TargetMean.ToString("R", inv);
             metadata["target_std"] = header.TargetStd.ToString("R", inv);
+        }
+
+        // JSON arrays, so that any name survives: infer reorders a CSV's columns by these names.
+        if (header.InputNames is { } inputNames)
+        {
+            metadata[InputNamesKey] = System.Text.Json.JsonSerializer.Serialize(inputNames);
+        }
+
+        if (header.ClassLabels is { } classLabels)
+        {
+            metadata[ClassLabelsKey] = System.Text.Json.JsonSerializer.Serialize(classLabels);
         }
 
         foreach (var (k, v) in header.Hyperparameters)

@@ -15,6 +15,7 @@ internal static class ConfigModels
     public static Model Build(TrainingConfig config)
     {
         var shape = DataShape.OfBuiltIn(config.DataSet)
+            ?? (config.Table is { } table ? new DataShape(config.LayerSizes[0], config.LayerSizes[^1], table.Task, null) : null)
             ?? throw new ConfigException($"{config.Source}: dataset '{config.DataSet}' has no known shape");
         if (config.Architecture == "mlp")
         {

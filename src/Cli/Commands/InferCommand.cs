@@ -13,7 +13,7 @@ internal static class InferCommand
         var model = new Option<string>("--model") { Description = "ONNX model written by `onepass export`", Required = true };
         var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin)" };
         var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units); prints accuracy or MSE" };
-        var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input (fashion-mnist, cifar10, uci-energy, …)" };
+        var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input: a name (fashion-mnist, cifar10, uci-energy, …) or a training configuration (.yaml) whose data set to use" };
         var dataDir = CommonOptions.DataDir();
         var run = new Option<string?>("--run") { Description = "The train output folder whose summary.json holds the engine's test figures, printed beside ONNX Runtime's" };
         var provider = new Option<string>("--provider") { Description = "Execution provider: auto (CUDA, else CPU), cuda or cpu", DefaultValueFactory = _ => "auto" };
@@ -75,7 +75,9 @@ internal static class InferCommand
             }
             else
             {
-                rows = InferenceInput.Read(inputPath!, csv);
+                // A model trained on a table with a header takes a CSV's columns by name, in any order.
+                var names = ColumnOrder.ModelInputNames(OnnxModelReader.LoadMetadata(modelPath).Metadata, modelPath);
+                rows = InferenceInput.Read(inputPath!, csv with { Columns = names });
                 truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath);
                 source = inputPath!;
             }

@@ -10,6 +10,17 @@ internal static class TestSetRows
 {
     public static (InferenceBatch Rows, InferenceBatch Labels) Read(string name, string? dataDir)
     {
+        TrainingConfig? config = null;
+        if (name.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+        {
+            // A training configuration: its data set, split as that configuration splits it (a table's split depends on it).
+            config = TrainingConfig.Load(name);
+            if (config.Table is null)
+            {
+                return Read(config.DataSet, dataDir);
+            }
+        }
+
         if (name == FashionMnist.Name)
         {
             // The IDX files themselves: exact pixel values 0..255, no round trip through normalisation.
@@ -33,10 +44,14 @@ internal static class TestSetRows
             return (images, labels);
         }
 
-        var config = new TrainingConfig { DataSet = name };
-        config.Validate();
+        if (config is null)
+        {
+            config = new TrainingConfig { DataSet = name };
+            config.Validate();
+        }
+
         var data = DataSetLoader.Load(config, dataDir);
-        Console.WriteLine($"data: {name} from {data.Folder}");
+        Console.WriteLine($"data: {config.DataSet} from {data.Folder}");
         var test = data.Test;
         var norm = data.Normalisation;
 

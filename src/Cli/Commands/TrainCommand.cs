@@ -27,7 +27,7 @@ internal static class TrainCommand
                 cfg.Seed = s;
             }
 
-            string output = parse.GetValue(outDir) ?? Path.Combine("runs", $"{cfg.DataSet}-{cfg.Algorithm}-{cfg.Seed}");
+            string output = parse.GetValue(outDir) ?? Path.Combine("runs", $"{cfg.DataSet.Replace(':', '-')}-{cfg.Algorithm}-{cfg.Seed}");
             var summary = Run(cfg, parse.GetValue(dataDir), output, parse.GetValue(backend)!, token);
             return summary.Diverged ? 3 : 0;
         }));

@@ -16,7 +16,11 @@ public enum CsvHeader
 /// <summary>How <see cref="InferenceInput.ReadCsv(string, CsvReadOptions?)"/> treats headers and non-finite values.</summary>
 /// <param name="Header">Header handling (default: detected).</param>
 /// <param name="AllowNonFinite">Pass NaN, ±Infinity and values beyond float32's range through instead of rejecting them.</param>
-public sealed record CsvReadOptions(CsvHeader Header = CsvHeader.Auto, bool AllowNonFinite = false)
+/// <param name="Columns">
+/// The columns to read, by header name and in this order (a model's input names); other columns, text ones included,
+/// are skipped. Applies only to a file with a header row; null: every column, in file order.
+/// </param>
+public sealed record CsvReadOptions(CsvHeader Header = CsvHeader.Auto, bool AllowNonFinite = false, IReadOnlyList<string>? Columns = null)
 {
     /// <summary>Detected header; non-finite values rejected.</summary>
     public static CsvReadOptions Default { get; } = new();

@@ -24,6 +24,7 @@ public static class InferenceInput
     /// its cells is a non-numeric name (or as <paramref name="options"/> declare); anywhere else a non-numeric
     /// or empty cell, a NaN, infinite or out-of-range value (unless allowed), or a row whose length differs
     /// from the first, is an <see cref="InputFormatException"/> naming file, line and column. Blank lines are ignored.
+    /// With <see cref="CsvReadOptions.Columns"/> and a header, only those columns are read, in that order.
     /// </summary>
     public static InferenceBatch ReadCsv(string path, CsvReadOptions? options = null)
     {
@@ -36,6 +37,7 @@ public static class InferenceInput
         var rows = 0;
         var lineNumber = 0;
         var firstContentLine = true;
+        int[]? selected = null;
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
@@ -52,6 +54,12 @@ public static class InferenceInput
                 {
                     header = cells.Select(c => c.Trim().Trim('"')).ToArray();
                     width = cells.Length;
+                    if (options.Columns is { } wanted)
+                    {
+                        selected = wanted.Select(name => Array.IndexOf(header, name) is var i and >= 0 ? i
+                            : throw new InputFormatException(path, $"the header has no column '{name}'; the model takes {string.Join(", ", wanted)} (in any order; other columns are ignored)", lineNumber)).ToArray();
+                    }
+
                     continue;
                 }
             }
@@ -65,8 +73,9 @@ public static class InferenceInput
                 throw new InputFormatException(path, $"row has {cells.Length} values, expected {width}", lineNumber);
             }
 
-            for (var c = 0; c < cells.Length; c++)
+            for (var k = 0; k < (selected?.Length ?? cells.Length); k++)
             {
+                var c = selected is null ? k : selected[k];
                 if (!TryParse(cells[c], out var v))
                 {
                     var shown = cells[c].Trim();
@@ -94,7 +103,9 @@ public static class InferenceInput
             throw new InputFormatException(path, "no data rows");
         }
 
-        return new InferenceBatch(values.ToArray(), rows, width, header);
+        return selected is null
+            ? new InferenceBatch(values.ToArray(), rows, width, header)
+            : new InferenceBatch(values.ToArray(), rows, selected.Length, options.Columns);
     }
 
     /// <summary>

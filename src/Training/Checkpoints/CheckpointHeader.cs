@@ -59,6 +59,12 @@ public sealed record CheckpointHeader
     /// <summary>Metrics at the time of writing (name → value), e.g. test_loss, test_accuracy.</summary>
     [JsonPropertyName("metrics")] public Dictionary<string, double> Metrics { get; init; } = [];
 
+    /// <summary>Input feature names in the model's input order (a table with a header row); null otherwise.</summary>
+    [JsonPropertyName("input_names"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? InputNames { get; init; }
+
+    /// <summary>Class labels in class index order (a table's classification targets); null otherwise.</summary>
+    [JsonPropertyName("class_labels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? ClassLabels { get; init; }
+
     /// <summary>SHA-256 (hex) of the resolved training configuration.</summary>
     [JsonPropertyName("config_sha256")] public string ConfigSha256 { get; init; } = "";
 }

@@ -11,9 +11,9 @@ namespace OnePass.Training.Configuration;
 /// hyperparameter_rollback_distance, lr, weight_decay, momentum, lr_multiplier, model.layer_sizes). Initial
 /// hyperparameters are in unconstrained space: log10 for lr and weight_decay, logit for momentum.
 /// </summary>
-public sealed class TrainingConfig
+public sealed partial class TrainingConfig
 {
-    /// <summary>Data set: fashion-mnist, uci-energy, uci-kin8nm or uci-power.</summary>
+    /// <summary>Data set: fashion-mnist, cifar10, uci-energy, uci-kin8nm or uci-power; <c>table:NAME</c> for a <see cref="Table"/>.</summary>
     public string DataSet { get; set; } = "fashion-mnist";
 
     /// <summary>Hyperparameter optimiser: random, lorraine, baydin, diff-through-opt, ours-wd-lr, ours-wd-lr-m, ours-wd-hdlr-m.</summary>
@@ -87,7 +87,7 @@ public sealed class TrainingConfig
 
     private static readonly Dictionary<string, Action<TrainingConfig, YamlNode, string>> Keys = new(StringComparer.Ordinal)
     {
-        ["dataset"] = (c, n, w) => c.DataSet = Text(n, w),
+        ["dataset"] = (c, n, w) => c.SetDataSet(n, w),
         ["algorithm"] = (c, n, w) => c.Algorithm = Text(n, w),
         ["seed"] = (c, n, w) => c.Seed = Integer(n, w),
         ["network_weight_steps"] = (c, n, w) => c.NetworkWeightSteps = Integer(n, w),
@@ -213,6 +213,11 @@ public sealed class TrainingConfig
 
     private void SetKey(string key, YamlNode value, string where)
     {
+        if (TrySetTableKey(key, value, where))
+        {
+            return;
+        }
+
         if (!Keys.TryGetValue(key, out var setter))
         {
             string known = string.Join(", ", Keys.Keys.Order(StringComparer.Ordinal));
@@ -254,7 +259,7 @@ public sealed class TrainingConfig
     {
         string[] algorithms = ["random", "lorraine", "baydin", "diff-through-opt", "ours-wd-lr", "ours-wd-lr-m", "ours-wd-hdlr-m"];
         string[] datasets = ["fashion-mnist", "cifar10", "uci-energy", "uci-kin8nm", "uci-power"];
-        Require(datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
+        Require(Table is not null || datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
         Require(algorithms.Contains(Algorithm), $"algorithm '{Algorithm}' is not one of {string.Join(", ", algorithms)}");
         Require(NetworkWeightSteps >= 1, "network_weight_steps must be at least 1");
         Require(HyperparameterSteps >= 1, "hyperparameter_steps must be at least 1");
@@ -297,7 +302,15 @@ public sealed class TrainingConfig
         var inv = CultureInfo.InvariantCulture;
         string List<T>(IEnumerable<T> xs) => "[" + string.Join(", ", xs.Select(x => Convert.ToString(x, inv))) + "]";
         var sb = new StringBuilder();
-        sb.AppendLine(inv, $"dataset: {DataSet}");
+        if (Table is null)
+        {
+            sb.AppendLine(inv, $"dataset: {DataSet}");
+        }
+        else
+        {
+            AppendTable(sb);
+        }
+
         sb.AppendLine(inv, $"algorithm: {Algorithm}");
         sb.AppendLine(inv, $"seed: {Seed}");
         sb.AppendLine(inv, $"network_weight_steps: {NetworkWeightSteps}");

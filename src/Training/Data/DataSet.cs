@@ -77,6 +77,12 @@ public sealed class DataSet
     /// <summary>The normalisation that maps raw values to the values stored in the splits.</summary>
     public Normalisation Normalisation { get; }
 
+    /// <summary>The names of the input features, in the model's input order, when the data came from a table with a header; else null.</summary>
+    public IReadOnlyList<string>? ColumnNames { get; init; }
+
+    /// <summary>The class labels, class index order, when a table's classification targets were labels; else null.</summary>
+    public IReadOnlyList<string>? ClassLabels { get; init; }
+
     /// <summary>The folder the data was read from, when it came from files (recorded in summary.json).</summary>
     public string? Folder { get; set; }
 }

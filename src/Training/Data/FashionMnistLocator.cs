@@ -53,6 +53,12 @@ public sealed class FashionMnistLocator
     /// <summary>Whether the last option, downloading, may be tried.</summary>
     public bool AllowDownload { get; init; } = true;
 
+    /// <summary>
+    /// Installs the system package (Debian's <c>dataset-fashion-mnist</c>) when no folder holds the files, before
+    /// the download is tried; returns null when it installed it, else why not. Null (the default): never install.
+    /// </summary>
+    public Func<string?>? InstallSystemPackage { get; init; }
+
     /// <summary>Resolves the Fashion-MNIST folder with the default settings.</summary>
     /// <param name="dataDir">The <c>--data-dir</c> argument, or null.</param>
     /// <returns>A folder holding all four IDX files (raw or <c>.gz</c>).</returns>
@@ -127,6 +133,17 @@ public sealed class FashionMnistLocator
         if (found is not null)
         {
             return found;
+        }
+
+        if (InstallSystemPackage is not null)
+        {
+            string? failure = InstallSystemPackage();
+            if (failure is null && IsComplete(SystemDirectory))
+            {
+                return Path.GetFullPath(SystemDirectory);
+            }
+
+            attempts.Add($"install the Debian package {DebianPackageInstaller.FashionMnistPackage}: {failure ?? $"installed, but {SystemDirectory} is still incomplete ({Describe(SystemDirectory)})"}");
         }
 
         if (!AllowDownload)

@@ -270,7 +270,7 @@ public static class UciDataSet
         return (values, rows, columns);
     }
 
-    private static int[] ReadPermutation(string path, int rows, string dataPath)
+    internal static int[] ReadPermutation(string path, int rows, string dataPath)
     {
         string[] lines = ReadLines(path);
         int count = ContentEnd(lines, path);

@@ -29,6 +29,13 @@ public static class DataSetLoader
 
     private static DataSet LoadSplits(TrainingConfig config, string? dataDir)
     {
+        if (config.Table is { } table)
+        {
+            string dataPath = ResolveTablePath(table.Path, "dataset.path", config.Source, dataDir);
+            string? permutation = table.Permutation is null ? null : ResolveTablePath(table.Permutation, "dataset.permutation", config.Source, dataDir);
+            return TableDataSet.Load(table, dataPath, permutation, config.ValidationProportion);
+        }
+
         if (config.DataSet == FashionMnist.Name)
         {
             string dir = Locate(config.DataSet, dataDir);
@@ -62,6 +69,69 @@ public static class DataSetLoader
         }
 
         throw new ConfigException($"unknown dataset '{config.DataSet}'");
+    }
+
+    /// <summary>
+    /// Resolves a table's file: an absolute path as it is; a relative one against, in order, <paramref name="dataDir"/>
+    /// (<c>--data-dir</c>), the <c>ONEPASS_DATA</c> folder, the folder of the configuration file
+    /// <paramref name="configSource"/>, and the working folder. The first that holds the file wins; the error names
+    /// every place tried.
+    /// </summary>
+    public static string ResolveTablePath(string path, string key, string configSource, string? dataDir, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        if (Path.IsPathRooted(path))
+        {
+            return File.Exists(path) || Directory.Exists(path) ? path : throw new DataFormatException(path, $"file not found ({key} in {configSource})");
+        }
+
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        var roots = new List<(string Label, string Dir)>();
+        if (!string.IsNullOrWhiteSpace(dataDir))
+        {
+            roots.Add(("--data-dir", dataDir));
+        }
+
+        if (getEnvironmentVariable(UciLocator.EnvironmentVariable) is { Length: > 0 } env)
+        {
+            roots.Add((UciLocator.EnvironmentVariable, env));
+        }
+
+        if (File.Exists(configSource))
+        {
+            roots.Add(("the configuration's folder", Path.GetDirectoryName(Path.GetFullPath(configSource))!));
+        }
+
+        roots.Add(("the working folder", Directory.GetCurrentDirectory()));
+        foreach (var (_, dir) in roots)
+        {
+            foreach (string candidate in Candidates(dir, path))
+            {
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+
+        string tried = string.Join("; ", roots.Select(r => $"{r.Label} {Path.Combine(r.Dir, path)}"));
+        throw new DataNotFoundException($"{configSource}: {key} '{path}' was not found. Tried: {tried}. Pass --data-dir with the folder it is relative to, or set {UciLocator.EnvironmentVariable}.", roots.Select(r => Path.Combine(r.Dir, path)).ToList());
+    }
+
+    // ROOT/PATH, then, where ROOT ends in the folders PATH starts with, ROOT/(PATH without them): a root of
+    // data/uci or data/uci/energy finds uci/energy/data.txt as data/uci/energy/data.txt, while data/uci/kin8nm never does.
+    private static IEnumerable<string> Candidates(string root, string path)
+    {
+        yield return Path.Combine(root, path);
+        char[] separators = ['/', '\\'];
+        string[] head = path.Split(separators, StringSplitOptions.RemoveEmptyEntries);
+        string[] tail = Path.GetFullPath(root).Split(separators, StringSplitOptions.RemoveEmptyEntries);
+        for (int k = 1; k < head.Length && k <= tail.Length; k++)
+        {
+            if (head.Take(k).SequenceEqual(tail.Skip(tail.Length - k), StringComparer.Ordinal))
+            {
+                yield return Path.Combine([root, .. head.Skip(k)]);
+            }
+        }
     }
 
     /// <summary>

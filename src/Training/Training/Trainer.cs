@@ -302,6 +302,8 @@ public sealed class Trainer
             Hyperparameters = hypers.Summary(),
             Metrics = metrics.ToDictionary(),
             ConfigSha256 = _config.Sha256(),
+            InputNames = _data.ColumnNames?.ToArray(),
+            ClassLabels = _data.ClassLabels?.ToArray(),
         };
         new Checkpoint(header, host, stateHost).Save(Path.Combine(_outDir, Checkpoint.FileName));
         _checkpointWritten = true;
