@@ -284,6 +284,14 @@ public sealed class ClippedUpdateRuleTests
         using var velocity = backend.Allocate(n);
         using var gradient = backend.Allocate(n);
         using var hypers = new HyperparameterSet(backend, n, lrPhi, wdPhi, momPhi, perWeightLr, (-10f, 0f));
+        // Distinct per-weight learning rates, so that (∂u/∂g)ᵀ = C·diag(η) differs from ∂u/∂g = diag(η)·C.
+        double[] lr = perWeightLr ? Enumerable.Range(0, n).Select(_ => (double)(float)(lrPhi - (0.6 * random.NextDouble()))).ToArray() : [lrPhi];
+        if (perWeightLr)
+        {
+            backend.Upload(Array.ConvertAll(lr, x => (float)x), hypers.LearningRate.Phi);
+            hypers.LearningRate.Refresh();
+        }
+
         backend.Upload(w0, weights);
         backend.Upload(b0, velocity);
         var batch = new BatchSampler(trainSplit, rows, 1).Next();
@@ -313,9 +321,8 @@ public sealed class ClippedUpdateRuleTests
             return Enumerable.Range(0, n).Select(k => Math.Pow(10, lrPhis.Length == 1 ? lrPhis[0] : lrPhis[k]) * ((mu * b0[k]) + gBar[k] + (xi * w0[k]))).ToArray();
         }
 
-        double[] lr = perWeightLr ? Enumerable.Repeat((double)lrPhi, n).ToArray() : [lrPhi];
         double[] wt = Update(lr, wdPhi, momPhi).Select((u, k) => w0[k] - u).ToArray();
-        double[] eta = Enumerable.Range(0, n).Select(k => Math.Pow(10, lrPhi)).ToArray();
+        double[] eta = Enumerable.Range(0, n).Select(k => Math.Pow(10, lr[perWeightLr ? k : 0])).ToArray();
         double xiValue = Math.Pow(10, wdPhi);
 
         // C by central differences of the clip, H by second differences of the training loss at w_{t−1}.
