@@ -82,6 +82,12 @@ public sealed partial class TrainingConfig
     /// <summary>Examples per forward pass when evaluating a split; 0: derived from the model's activation size.</summary>
     public int EvaluationChunk { get; set; }
 
+    /// <summary>
+    /// Global norm the training gradient is clipped to inside the weight update (network_weight_grad_clipping.norm;
+    /// PyTorch's clip_grad_norm_, differentiated through by every hyperparameter optimiser); 0: no clipping.
+    /// </summary>
+    public double GradientClipNorm { get; set; }
+
     /// <summary>Where the configuration came from (for messages).</summary>
     public string Source { get; private set; } = "defaults";
 
@@ -110,6 +116,7 @@ public sealed partial class TrainingConfig
         ["model.classes"] = (c, n, w) => c.Classes = Integer(n, w),
         ["model.base_width"] = (c, n, w) => c.BaseWidth = Integer(n, w),
         ["evaluation_chunk"] = (c, n, w) => c.EvaluationChunk = Integer(n, w),
+        ["network_weight_grad_clipping.norm"] = (c, n, w) => c.GradientClipNorm = IsNull(n) ? 0 : Number(n, w),
     };
 
     /// <summary>Every key a configuration may hold (nested keys dotted).</summary>
@@ -280,6 +287,7 @@ public sealed partial class TrainingConfig
         Require(Classes >= 0, "model.classes must be 0 (the data set's) or positive");
         Require(BaseWidth >= 0 && BaseWidth <= 4096, "model.base_width must be 0 (the architecture's default) or between 1 and 4096");
         Require(EvaluationChunk >= 0, "evaluation_chunk must be 0 (automatic) or positive");
+        Require(GradientClipNorm >= 0, $"network_weight_grad_clipping.norm must be 0 (no clipping) or positive, got {GradientClipNorm.ToString("R", CultureInfo.InvariantCulture)}");
     }
 
     /// <summary>The most weights a model may have (float32 buffers indexed by int, with room for optimiser state).</summary>
@@ -329,6 +337,13 @@ public sealed partial class TrainingConfig
         if (EvaluationChunk != 0)
         {
             sb.AppendLine(inv, $"evaluation_chunk: {EvaluationChunk}");
+        }
+
+        if (GradientClipNorm != 0)
+        {
+            // Only when set, so that configurations without clipping hash as they always have.
+            sb.AppendLine("network_weight_grad_clipping:");
+            sb.AppendLine(inv, $"  norm: {GradientClipNorm.ToString("R", inv)}");
         }
 
         sb.AppendLine("model:");

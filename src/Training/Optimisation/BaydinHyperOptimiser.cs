@@ -5,7 +5,9 @@ namespace OnePass.Training.Optimisation;
 /// <summary>
 /// Hypergradient descent on the learning rate (Baydin et al.): after each weight step, ∂L/∂η ≈ −g(w_t)·g(w_{t−1})
 /// from two consecutive training gradients (ALGORITHM.md), chained to φ = log10 η and applied by plain SGD on φ
-/// (learning rate 0.001). Trains on training + validation data; never looks at a validation split.
+/// (learning rate 0.001). Trains on training + validation data; never looks at a validation split. g(w_{t−1}) is
+/// taken as the update rule applied it (<see cref="IUpdateRule.EffectiveGradient"/>: clipped when the rule clips), so
+/// that the hypergradient stays d L(w_{t−1} − η ḡ_{t−1})/dη; g(w_t) is the loss gradient itself.
 /// </summary>
 public sealed class BaydinHyperOptimiser(double learningRate = 0.001) : IHyperOptimiser
 {
@@ -39,7 +41,7 @@ public sealed class BaydinHyperOptimiser(double learningRate = 0.001) : IHyperOp
         }
         else
         {
-            // state.Gradient is g(w_t) for the w_t the previous update produced; _previousGradient is g(w_{t−1}).
+            // state.Gradient is g(w_t) for the w_t the previous update produced; _previousGradient is ḡ(w_{t−1}).
             double dLossDLr = -b.Dot(state.Gradient, _previousGradient);
             LastHypergradient = dLossDLr * Math.Log(10) * lr.Scalar;
             var phi = new float[1];
@@ -49,7 +51,7 @@ public sealed class BaydinHyperOptimiser(double learningRate = 0.001) : IHyperOp
             lr.Refresh();
         }
 
-        b.Copy(state.Gradient, _previousGradient);
+        state.UpdateRule.EffectiveGradient(b, state.Gradient, _previousGradient);
     }
 
     /// <inheritdoc />

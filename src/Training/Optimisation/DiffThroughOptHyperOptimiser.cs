@@ -6,7 +6,8 @@ namespace OnePass.Training.Optimisation;
 /// <summary>
 /// The exact hypergradient of the validation loss through the last K weight updates (K = the rollback distance),
 /// by reverse mode through the update rule's <see cref="IUpdateRule.Backward"/> (for SGD the momentum recursion
-/// w_s = w_{s−1} − η b_s, b_s = μ b_{s−1} + g(w_{s−1}; B_s) + ξ w_{s−1}): one exact HVP per unrolled step.
+/// w_s = w_{s−1} − η b_s, b_s = μ b_{s−1} + g(w_{s−1}; B_s) + ξ w_{s−1}, with g clipped when the rule clips and the
+/// clip's Jacobian in the rule's adjoint of g): one exact HVP per unrolled step.
 /// Scalar learning rate, weight decay and momentum are tuned with Adam on φ.
 /// </summary>
 public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser

@@ -4,7 +4,8 @@ namespace OnePass.Training.Optimisation;
 
 /// <summary>
 /// The paper's method (ALGORITHM.md): every T weight steps, v₀ = ∇L_val(w_t); p = Σ_{j&lt;i} v_j with
-/// v_{j+1} = v_j − Jᵀv_j, Jᵀv = H(D_g v) + D_w v from the update rule's diagonal partials (SGD: (H + ξI)(η⊙v)),
+/// v_{j+1} = v_j − Jᵀv_j, Jᵀv = H((∂u/∂g)ᵀv) + (∂u/∂w)ᵀv from the update rule's partials (SGD: (H + ξI)(η⊙v); with
+/// gradient clipping (∂u/∂g)ᵀv carries the clip's rank-one term),
 /// H the training Hessian at w_{t−1} on the last batch (i − 1 exact HVPs); hypergradients −pᵀ∂u/∂λ from the rule,
 /// chained to the unconstrained φ; Adam on φ, then clipping. Works with any <see cref="IUpdateRule"/>.
 /// <c>lorraine</c> is this method with weight decay alone.

@@ -107,6 +107,10 @@ public sealed class Trainer
     public static int EvaluationChunkFor(Model model, int configured) =>
         configured > 0 ? configured : (int)Math.Clamp(EvaluationActivationBudget / Math.Max(1, model.ActivationElementsPerRow), 1, MaxEvaluationChunk);
 
+    /// <summary>The weight-update rule a configuration asks for: SGD, with the gradient clipped when network_weight_grad_clipping.norm is set.</summary>
+    public static IUpdateRule UpdateRuleFor(TrainingConfig config) =>
+        config.GradientClipNorm > 0 ? new SgdUpdateRule(config.GradientClipNorm) : SgdUpdateRule.Instance;
+
     /// <summary>Trains with <paramref name="optimiser"/>; returns the summary (also written to summary.json).</summary>
     public TrainingSummary Run(IHyperOptimiser optimiser, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
@@ -128,7 +132,7 @@ public sealed class Trainer
         using var evalExecutor = new InferenceExecutor(model, _backend) { State = modelState };
         int chunk = EvaluationChunkFor(model, _config.EvaluationChunk);
         using var weights = _backend.Allocate(n);
-        IUpdateRule rule = SgdUpdateRule.Instance;
+        IUpdateRule rule = UpdateRuleFor(_config);
         using var ruleState = new BufferGroup(_backend, rule.StateBufferCount, n);
         using var gradient = _backend.Allocate(n);
         using var hypers = new HyperparameterSet(_backend, n, (float)_config.Lr, (float)_config.WeightDecay, (float)_config.Momentum,
