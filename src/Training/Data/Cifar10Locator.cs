@@ -1,7 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-using System.Security.Cryptography;
-
 namespace OnePass.Training.Data;
 
 /// <summary>
@@ -19,7 +15,7 @@ namespace OnePass.Training.Data;
 public sealed class Cifar10Locator
 {
     /// <summary>Environment variable naming a data folder.</summary>
-    public const string EnvironmentVariable = "ONEPASS_DATA";
+    public const string EnvironmentVariable = DataLocator.EnvironmentVariable;
 
     /// <summary>File name of the official archive.</summary>
     public const string ArchiveFileName = "cifar-10-binary.tar.gz";
@@ -31,7 +27,7 @@ public sealed class Cifar10Locator
     /// </summary>
     public const string OfficialSha256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd";
 
-    private static readonly Lazy<HttpClient> Http = new(() => new HttpClient { Timeout = TimeSpan.FromMinutes(20) });
+    private static readonly Func<Uri, string, CancellationToken, Task> HttpDownload = DataLocator.HttpDownloader(TimeSpan.FromMinutes(20));
 
     /// <summary>Address of the official archive (Alex Krizhevsky, University of Toronto).</summary>
     public static Uri OfficialDownloadUri { get; } = new("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz");
@@ -46,7 +42,7 @@ public sealed class Cifar10Locator
     /// Downloads a URI to a file path (default: HTTP GET). Called with a temporary path in the cache
     /// folder; the locator checks the digest, unpacks the archive and deletes it.
     /// </summary>
-    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = DownloadWithHttpAsync;
+    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = HttpDownload;
 
     /// <summary>Expected SHA-256 digest of the downloaded archive (default <see cref="OfficialSha256"/>).</summary>
     public string ExpectedSha256 { get; init; } = OfficialSha256;
@@ -63,8 +59,7 @@ public sealed class Cifar10Locator
     public static string Resolve(string? dataDir) => new Cifar10Locator().Locate(dataDir);
 
     /// <summary>Whether <paramref name="directory"/> itself holds all six batch files.</summary>
-    public static bool IsComplete(string directory) =>
-        Directory.Exists(directory) && Cifar10.FileNames.All(f => File.Exists(Path.Combine(directory, f)));
+    public static bool IsComplete(string directory) => DataLocator.HoldsAll(directory, Cifar10.FileNames);
 
     /// <summary>
     /// The folders searched for a data folder <paramref name="directory"/> given as an argument or
@@ -83,22 +78,7 @@ public sealed class Cifar10Locator
     /// The user cache folder: <c>$XDG_CACHE_HOME/onepass/cifar10</c>, or
     /// <c>$HOME/.cache/onepass/cifar10</c>; null when neither variable is set.
     /// </summary>
-    public string? CacheDirectory()
-    {
-        string? xdg = GetEnvironmentVariable("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
-        {
-            return Path.Combine(xdg, "onepass", Cifar10.Name);
-        }
-
-        string? home = GetEnvironmentVariable("HOME");
-        if (string.IsNullOrWhiteSpace(home))
-        {
-            home = GetEnvironmentVariable("USERPROFILE");
-        }
-
-        return string.IsNullOrWhiteSpace(home) ? null : Path.Combine(home, ".cache", "onepass", Cifar10.Name);
-    }
+    public string? CacheDirectory() => DataLocator.CacheDirectory(GetEnvironmentVariable, Cifar10.Name);
 
     /// <summary>Synchronous form of <see cref="LocateAsync"/>.</summary>
     public string Locate(string? dataDir, CancellationToken cancellationToken = default) =>
@@ -113,280 +93,34 @@ public sealed class Cifar10Locator
     /// </exception>
     public async Task<string> LocateAsync(string? dataDir, CancellationToken cancellationToken = default)
     {
-        if (!string.IsNullOrWhiteSpace(dataDir))
-        {
-            var candidates = Candidates(dataDir);
-            string? complete = candidates.FirstOrDefault(IsComplete);
-            if (complete is not null)
-            {
-                return Path.GetFullPath(complete);
-            }
-
-            string attempt = $"--data-dir argument {dataDir}: {Describe(candidates)}";
-            throw new DataNotFoundException(
-                $"CIFAR-10 was not found in the folder given with --data-dir: {attempt}{Environment.NewLine}"
-                + $"To fix: pass --data-dir with a folder holding {string.Join(", ", Cifar10.FileNames)} "
+        var search = new DataLocator("CIFAR-10", IsComplete, candidates => DataLocator.Lacking(candidates, Cifar10.FileNames));
+        string? cache = null;
+        string? found =
+            search.Strict(
+                dataDir,
+                Candidates,
+                $"To fix: pass --data-dir with a folder holding {string.Join(", ", Cifar10.FileNames)} "
                 + $"(or a parent of such a folder named {Cifar10.BatchesFolder} or {Cifar10.Name}), or leave "
-                + $"--data-dir out to use {EnvironmentVariable}, the user cache folder or a download.",
-                [attempt]);
-        }
-
-        var attempts = new List<string> { "--data-dir argument: not set" };
-        string? env = GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(env))
-        {
-            attempts.Add($"{EnvironmentVariable} environment variable: not set");
-        }
-        else
-        {
-            var candidates = Candidates(env);
-            string? complete = candidates.FirstOrDefault(IsComplete);
-            if (complete is not null)
-            {
-                return Path.GetFullPath(complete);
-            }
-
-            attempts.Add($"{EnvironmentVariable} environment variable {env}: {Describe(candidates)}");
-        }
-
-        string? cache = CacheDirectory();
-        if (cache is null)
-        {
-            attempts.Add("user cache folder: not set (neither XDG_CACHE_HOME nor HOME is set)");
-        }
-        else
-        {
-            string[] candidates = [cache, Path.Combine(cache, Cifar10.BatchesFolder)];
-            string? complete = candidates.FirstOrDefault(IsComplete);
-            if (complete is not null)
-            {
-                return Path.GetFullPath(complete);
-            }
-
-            attempts.Add($"user cache folder {cache}: {Describe(candidates)}");
-        }
-
-        if (!AllowDownload)
-        {
-            attempts.Add($"download from {DownloadUri}: disabled");
-        }
-        else if (cache is null)
-        {
-            attempts.Add($"download from {DownloadUri}: no cache folder (neither XDG_CACHE_HOME nor HOME is set)");
-        }
-        else
-        {
-            var (folder, failure) = await TryDownloadAsync(cache, cancellationToken).ConfigureAwait(false);
-            if (folder is not null)
-            {
-                return Path.GetFullPath(folder);
-            }
-
-            attempts.Add($"download from {DownloadUri} into {cache}: {failure}");
-        }
-
-        var lines = attempts.Select((a, i) => $"  {i + 1}. {a}");
-        string message =
-            $"CIFAR-10 was not found. Tried, in order:{Environment.NewLine}"
-            + string.Join(Environment.NewLine, lines) + Environment.NewLine
-            + $"To fix: pass --data-dir with a folder holding {string.Join(", ", Cifar10.FileNames)} "
+                + $"--data-dir out to use {EnvironmentVariable}, the user cache folder or a download.")
+            ?? search.FromEnvironment(GetEnvironmentVariable, Candidates)
+            ?? search.Folder("user cache folder", cache = CacheDirectory(), c => [c, Path.Combine(c, Cifar10.BatchesFolder)], $"not set ({DataLocator.NoCacheFolder})")
+            ?? await search.DownloadAsync(AllowDownload, DownloadUri, cache, InstallAsync, cancellationToken).ConfigureAwait(false);
+        return found ?? throw search.NotFound(
+            $"To fix: pass --data-dir with a folder holding {string.Join(", ", Cifar10.FileNames)} "
             + $"(the {Cifar10.BatchesFolder} folder of {ArchiveFileName}, or its parent); or set "
             + $"{EnvironmentVariable} to such a folder; or allow network access so the archive can be "
-            + "downloaded into the cache folder.";
-        throw new DataNotFoundException(message, attempts);
-    }
-
-    /// <summary>Why none of <paramref name="candidates"/> qualifies: what each existing one lacks.</summary>
-    private static string Describe(IReadOnlyList<string> candidates)
-    {
-        if (!Directory.Exists(candidates[0]))
-        {
-            return "folder does not exist";
-        }
-
-        var parts = new List<string>();
-        foreach (string folder in candidates.Where(Directory.Exists))
-        {
-            var missing = Cifar10.FileNames.Where(f => !File.Exists(Path.Combine(folder, f)));
-            parts.Add($"{folder} lacks {string.Join(", ", missing)}");
-        }
-
-        return string.Join("; ", parts);
+            + "downloaded into the cache folder.");
     }
 
     /// <summary>
     /// Downloads and verifies the archive, then unpacks the six batch files into a temporary folder
     /// in <paramref name="cache"/> and renames it to <c>cifar-10-batches-bin</c>. Returns that folder,
-    /// or why it failed; on failure nothing is left behind.
+    /// or why it failed; on failure nothing is left behind. Entries count when named
+    /// <c>[./]cifar-10-batches-bin/NAME</c> (or plain <c>NAME</c>), with NAME one of the six batch files.
     /// </summary>
-    private async Task<(string? Folder, string? Failure)> TryDownloadAsync(string cache, CancellationToken cancellationToken)
-    {
-        try
-        {
-            Directory.CreateDirectory(cache);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, $"cannot create the cache folder: {e.Message}");
-        }
-
-        string id = Guid.NewGuid().ToString("N");
-        string archive = Path.Combine(cache, $".{ArchiveFileName}.{id}.part");
-        string staging = Path.Combine(cache, $".{Cifar10.BatchesFolder}.{id}.part");
-        string target = Path.Combine(cache, Cifar10.BatchesFolder);
-        try
-        {
-            await Downloader(DownloadUri, archive, cancellationToken).ConfigureAwait(false);
-            if (!File.Exists(archive))
-            {
-                return (null, $"downloading {DownloadUri} produced no file");
-            }
-
-            string actual = await Sha256HexAsync(archive, cancellationToken).ConfigureAwait(false);
-            if (!string.Equals(actual, ExpectedSha256, StringComparison.OrdinalIgnoreCase))
-            {
-                return (null, $"SHA-256 mismatch for {DownloadUri}: expected {ExpectedSha256}, got {actual}");
-            }
-
-            Directory.CreateDirectory(staging);
-            await ExtractAsync(archive, staging, cancellationToken).ConfigureAwait(false);
-            var missing = Cifar10.FileNames.Where(f => !File.Exists(Path.Combine(staging, f))).ToList();
-            if (missing.Count > 0)
-            {
-                return (null, $"the archive from {DownloadUri} lacks {string.Join(", ", missing)}");
-            }
-
-            if (Directory.Exists(target))
-            {
-                if (IsComplete(target))
-                {
-                    return (target, null); // Another process finished first.
-                }
-
-                Directory.Delete(target, recursive: true);
-            }
-
-            try
-            {
-                Directory.Move(staging, target);
-            }
-            catch (IOException) when (IsComplete(target))
-            {
-                // Another process renamed its copy into place between the check and the move.
-            }
-
-            return (target, null);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException
-                                      or TaskCanceledException or InvalidOperationException
-                                      or InvalidDataException or FormatException)
-        {
-            return (null, $"downloading or unpacking {DownloadUri} failed: {e.Message}");
-        }
-        finally
-        {
-            TryDelete(archive);
-            TryDeleteDirectory(staging);
-        }
-    }
-
-    /// <summary>
-    /// Writes the regular-file entries named <c>cifar-10-batches-bin/NAME</c> (or plain <c>NAME</c>),
-    /// with NAME one of the six batch files, into <paramref name="destination"/>. Every other entry
-    /// is skipped; output paths are built from the known names only, so entry names cannot escape
-    /// <paramref name="destination"/>.
-    /// </summary>
-    private static async Task ExtractAsync(string archive, string destination, CancellationToken cancellationToken)
-    {
-        await using var file = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        await using var gzip = new GZipStream(file, CompressionMode.Decompress);
-        await using var tar = new TarReader(gzip);
-        while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
-        {
-            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
-            {
-                continue;
-            }
-
-            string? name = BatchFileName(entry.Name);
-            if (name is null)
-            {
-                continue;
-            }
-
-            await using var output = new FileStream(
-                Path.Combine(destination, name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            await entry.DataStream.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The batch file an entry name denotes, or null when it is not one of the six.</summary>
-    private static string? BatchFileName(string entryName)
-    {
-        string name = entryName.Replace('\\', '/');
-        if (name.StartsWith("./", StringComparison.Ordinal))
-        {
-            name = name[2..];
-        }
-
-        string prefix = Cifar10.BatchesFolder + "/";
-        if (name.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            name = name[prefix.Length..];
-        }
-
-        return Cifar10.FileNames.FirstOrDefault(f => string.Equals(f, name, StringComparison.Ordinal));
-    }
-
-    private static async Task<string> Sha256HexAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        byte[] hash = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        return Convert.ToHexStringLower(hash);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray .part file is harmless.
-        }
-    }
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray staging folder is harmless.
-        }
-    }
-
-    private static async Task DownloadWithHttpAsync(Uri uri, string path, CancellationToken cancellationToken)
-    {
-        using var response = await Http.Value
-            .GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
-            .ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
-    }
+    private Task<(string? Folder, string? Failure)> InstallAsync(string cache, CancellationToken cancellationToken) =>
+        DataLocator.InstallArchiveAsync(
+            new DataArchive(Downloader, DownloadUri, ArchiveFileName, ExpectedSha256, Cifar10.BatchesFolder, Cifar10.FileNames),
+            cache,
+            cancellationToken);
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace OnePass.Training.Data;
 
 /// <summary>
@@ -13,12 +11,12 @@ namespace OnePass.Training.Data;
 public sealed class FashionMnistLocator
 {
     /// <summary>Environment variable naming a data folder.</summary>
-    public const string EnvironmentVariable = "ONEPASS_DATA";
+    public const string EnvironmentVariable = DataLocator.EnvironmentVariable;
 
     /// <summary>Where Debian's <c>dataset-fashion-mnist</c> package installs the files.</summary>
     public const string DebianDirectory = "/usr/share/datasets/fashion-mnist";
 
-    private static readonly Lazy<HttpClient> Http = new(() => new HttpClient { Timeout = TimeSpan.FromMinutes(10) });
+    private static readonly Func<Uri, string, CancellationToken, Task> HttpDownload = DataLocator.HttpDownloader(TimeSpan.FromMinutes(10));
 
     /// <summary>Base address of the official Fashion-MNIST files (Zalando research).</summary>
     public static Uri OfficialDownloadBase { get; } = new("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/");
@@ -45,7 +43,7 @@ public sealed class FashionMnistLocator
     /// Downloads a URI to a file path (default: HTTP GET). Called with a temporary path in the cache
     /// folder; the locator checks the digest and renames the file into place.
     /// </summary>
-    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = DownloadWithHttpAsync;
+    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = HttpDownload;
 
     /// <summary>Expected SHA-256 digests of the downloaded files (default <see cref="OfficialSha256"/>).</summary>
     public IReadOnlyDictionary<string, string> ExpectedSha256 { get; init; } = OfficialSha256;
@@ -73,22 +71,7 @@ public sealed class FashionMnistLocator
     /// The user cache folder: <c>$XDG_CACHE_HOME/onepass/fashion-mnist</c>, or
     /// <c>$HOME/.cache/onepass/fashion-mnist</c>; null when neither variable is set.
     /// </summary>
-    public string? CacheDirectory()
-    {
-        string? xdg = GetEnvironmentVariable("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
-        {
-            return Path.Combine(xdg, "onepass", "fashion-mnist");
-        }
-
-        string? home = GetEnvironmentVariable("HOME");
-        if (string.IsNullOrWhiteSpace(home))
-        {
-            home = GetEnvironmentVariable("USERPROFILE");
-        }
-
-        return string.IsNullOrWhiteSpace(home) ? null : Path.Combine(home, ".cache", "onepass", "fashion-mnist");
-    }
+    public string? CacheDirectory() => DataLocator.CacheDirectory(GetEnvironmentVariable, FashionMnist.Name);
 
     /// <summary>Synchronous form of <see cref="LocateAsync"/>.</summary>
     public string Locate(string? dataDir, CancellationToken cancellationToken = default) =>
@@ -101,35 +84,15 @@ public sealed class FashionMnistLocator
     /// <exception cref="DataNotFoundException">Every option failed; the message lists them.</exception>
     public async Task<string> LocateAsync(string? dataDir, CancellationToken cancellationToken = default)
     {
-        var attempts = new List<string>();
-
-        string? TryFolder(string label, string? folder, bool allowSubfolder)
-        {
-            if (string.IsNullOrWhiteSpace(folder))
-            {
-                attempts.Add($"{label}: not set");
-                return null;
-            }
-
-            if (IsComplete(folder))
-            {
-                return Path.GetFullPath(folder);
-            }
-
-            if (allowSubfolder && IsComplete(Path.Combine(folder, FashionMnist.Name)))
-            {
-                return Path.GetFullPath(Path.Combine(folder, FashionMnist.Name));
-            }
-
-            attempts.Add($"{label} {folder}: {Describe(folder)}");
-            return null;
-        }
+        var search = new DataLocator("Fashion-MNIST", IsComplete, candidates => Describe(candidates[0]));
+        IReadOnlyList<string> FolderOrSubfolder(string folder) => [folder, Path.Combine(folder, FashionMnist.Name)];
+        IReadOnlyList<string> FolderOnly(string folder) => [folder];
 
         string? cache = CacheDirectory();
-        string? found = TryFolder("--data-dir argument", dataDir, allowSubfolder: true)
-            ?? TryFolder($"{EnvironmentVariable} environment variable", GetEnvironmentVariable(EnvironmentVariable), allowSubfolder: true)
-            ?? TryFolder("user cache folder", cache, allowSubfolder: false)
-            ?? TryFolder("system folder (Debian package dataset-fashion-mnist)", SystemDirectory, allowSubfolder: false);
+        string? found = search.Folder("--data-dir argument", dataDir, FolderOrSubfolder)
+            ?? search.FromEnvironment(GetEnvironmentVariable, FolderOrSubfolder)
+            ?? search.Folder("user cache folder", cache, FolderOnly)
+            ?? search.Folder("system folder (Debian package dataset-fashion-mnist)", SystemDirectory, FolderOnly);
         if (found is not null)
         {
             return found;
@@ -143,37 +106,15 @@ public sealed class FashionMnistLocator
                 return Path.GetFullPath(SystemDirectory);
             }
 
-            attempts.Add($"install the Debian package {DebianPackageInstaller.FashionMnistPackage}: {failure ?? $"installed, but {SystemDirectory} is still incomplete ({Describe(SystemDirectory)})"}");
+            search.Add($"install the Debian package {DebianPackageInstaller.FashionMnistPackage}: {failure ?? $"installed, but {SystemDirectory} is still incomplete ({Describe(SystemDirectory)})"}");
         }
 
-        if (!AllowDownload)
-        {
-            attempts.Add($"download from {DownloadBase}: disabled");
-        }
-        else if (cache is null)
-        {
-            attempts.Add($"download from {DownloadBase}: no cache folder (neither XDG_CACHE_HOME nor HOME is set)");
-        }
-        else
-        {
-            string? failure = await TryDownloadAsync(cache, cancellationToken).ConfigureAwait(false);
-            if (failure is null)
-            {
-                return Path.GetFullPath(cache);
-            }
-
-            attempts.Add($"download from {DownloadBase} into {cache}: {failure}");
-        }
-
-        var lines = attempts.Select((a, i) => $"  {i + 1}. {a}");
-        string message =
-            $"Fashion-MNIST was not found. Tried, in order:{Environment.NewLine}"
-            + string.Join(Environment.NewLine, lines) + Environment.NewLine
-            + "To fix: pass --data-dir with a folder holding "
-            + string.Join(", ", FashionMnist.FileNames.Select(f => f + "[.gz]"))
-            + $"; or set {EnvironmentVariable} to such a folder; or install the Debian package "
-            + "(apt-get install dataset-fashion-mnist); or allow network access so the files can be downloaded into the cache folder.";
-        throw new DataNotFoundException(message, attempts);
+        return await search.DownloadAsync(AllowDownload, DownloadBase, cache, TryDownloadAsync, cancellationToken).ConfigureAwait(false)
+            ?? throw search.NotFound(
+                "To fix: pass --data-dir with a folder holding "
+                + string.Join(", ", FashionMnist.FileNames.Select(f => f + "[.gz]"))
+                + $"; or set {EnvironmentVariable} to such a folder; or install the Debian package "
+                + "(apt-get install dataset-fashion-mnist); or allow network access so the files can be downloaded into the cache folder.");
     }
 
     private static string Describe(string folder)
@@ -187,18 +128,9 @@ public sealed class FashionMnistLocator
         return "missing " + string.Join(", ", missing.Select(f => f + "[.gz]"));
     }
 
-    /// <summary>Downloads the missing files into <paramref name="cache"/>; returns null or why it failed.</summary>
-    private async Task<string?> TryDownloadAsync(string cache, CancellationToken cancellationToken)
+    /// <summary>Downloads the missing files into <paramref name="cache"/>; returns that folder, or why it failed.</summary>
+    private async Task<(string? Folder, string? Failure)> TryDownloadAsync(string cache, CancellationToken cancellationToken)
     {
-        try
-        {
-            Directory.CreateDirectory(cache);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return $"cannot create the cache folder: {e.Message}";
-        }
-
         foreach (string name in FashionMnist.FileNames)
         {
             if (FashionMnist.FindFile(cache, name) is not null)
@@ -210,22 +142,17 @@ public sealed class FashionMnistLocator
             var uri = new Uri(DownloadBase, fileName);
             if (!ExpectedSha256.TryGetValue(fileName, out string? expected))
             {
-                return $"no known SHA-256 digest for {fileName}; refusing to use an unchecked download";
+                return (null, $"no known SHA-256 digest for {fileName}; refusing to use an unchecked download");
             }
 
             string temp = Path.Combine(cache, $".{fileName}.{Guid.NewGuid():N}.part");
             try
             {
-                await Downloader(uri, temp, cancellationToken).ConfigureAwait(false);
-                if (!File.Exists(temp))
+                string? failure = await DataLocator.DownloadCheckedAsync(Downloader, uri, temp, expected, cancellationToken)
+                    .ConfigureAwait(false);
+                if (failure is not null)
                 {
-                    return $"downloading {uri} produced no file";
-                }
-
-                string actual = await Sha256HexAsync(temp, cancellationToken).ConfigureAwait(false);
-                if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-                {
-                    return $"SHA-256 mismatch for {uri}: expected {expected}, got {actual}";
+                    return (null, failure);
                 }
 
                 File.Move(temp, Path.Combine(cache, fileName), overwrite: true);
@@ -237,47 +164,14 @@ public sealed class FashionMnistLocator
             catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException
                                           or TaskCanceledException or InvalidOperationException)
             {
-                return $"downloading {uri} failed: {e.Message}";
+                return (null, $"downloading {uri} failed: {e.Message}");
             }
             finally
             {
-                TryDelete(temp);
+                DataLocator.TryDelete(temp);
             }
         }
 
-        return null;
-    }
-
-    private static async Task<string> Sha256HexAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        byte[] hash = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        return Convert.ToHexStringLower(hash);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray .part file is harmless.
-        }
-    }
-
-    private static async Task DownloadWithHttpAsync(Uri uri, string path, CancellationToken cancellationToken)
-    {
-        using var response = await Http.Value
-            .GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
-            .ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+        return (cache, null);
     }
 }

@@ -1,7 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-using System.Security.Cryptography;
-
 namespace OnePass.Training.Data;
 
 /// <summary>
@@ -19,7 +15,7 @@ namespace OnePass.Training.Data;
 public sealed class PtbLocator
 {
     /// <summary>Environment variable naming a data folder.</summary>
-    public const string EnvironmentVariable = "ONEPASS_DATA";
+    public const string EnvironmentVariable = DataLocator.EnvironmentVariable;
 
     /// <summary>File name of Mikolov's archive.</summary>
     public const string ArchiveFileName = "simple-examples.tgz";
@@ -33,7 +29,7 @@ public sealed class PtbLocator
     /// <summary>Tokens of the official <c>ptb.train.txt</c> (one <c>&lt;eos&gt;</c> a line included).</summary>
     public const int OfficialTrainTokens = 929_589;
 
-    private static readonly Lazy<HttpClient> Http = new(() => new HttpClient { Timeout = TimeSpan.FromMinutes(20) });
+    private static readonly Func<Uri, string, CancellationToken, Task> HttpDownload = DataLocator.HttpDownloader(TimeSpan.FromMinutes(20));
 
     /// <summary>Address of Mikolov's archive (RNNLM toolkit page, Brno University of Technology).</summary>
     public static Uri OfficialDownloadUri { get; } = new("http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz");
@@ -66,7 +62,7 @@ public sealed class PtbLocator
     /// Downloads a URI to a file path (default: HTTP GET). Called with a temporary path in the cache
     /// folder; the locator checks, unpacks and deletes the file.
     /// </summary>
-    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = DownloadWithHttpAsync;
+    public Func<Uri, string, CancellationToken, Task> Downloader { get; init; } = HttpDownload;
 
     /// <summary>Expected SHA-256 digest of the downloaded archive, or null (the default) to not check the archive itself.</summary>
     public string? ExpectedArchiveSha256 { get; init; }
@@ -95,8 +91,7 @@ public sealed class PtbLocator
     public static string Resolve(string? dataDir) => new PtbLocator().Locate(dataDir);
 
     /// <summary>Whether <paramref name="directory"/> itself holds the three text files.</summary>
-    public static bool IsComplete(string directory) =>
-        Directory.Exists(directory) && PennTreebank.FileNames.All(f => File.Exists(Path.Combine(directory, f)));
+    public static bool IsComplete(string directory) => DataLocator.HoldsAll(directory, PennTreebank.FileNames);
 
     /// <summary>
     /// The folders searched for a folder <paramref name="directory"/>: itself, <c>ptb</c>,
@@ -114,22 +109,7 @@ public sealed class PtbLocator
     /// The user cache folder: <c>$XDG_CACHE_HOME/onepass/ptb</c> (when absolute), or
     /// <c>$HOME/.cache/onepass/ptb</c> (<c>USERPROFILE</c> when <c>HOME</c> is unset); null when none is set.
     /// </summary>
-    public string? CacheDirectory()
-    {
-        string? xdg = GetEnvironmentVariable("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
-        {
-            return Path.Combine(xdg, "onepass", PennTreebank.Name);
-        }
-
-        string? home = GetEnvironmentVariable("HOME");
-        if (string.IsNullOrWhiteSpace(home))
-        {
-            home = GetEnvironmentVariable("USERPROFILE");
-        }
-
-        return string.IsNullOrWhiteSpace(home) ? null : Path.Combine(home, ".cache", "onepass", PennTreebank.Name);
-    }
+    public string? CacheDirectory() => DataLocator.CacheDirectory(GetEnvironmentVariable, PennTreebank.Name);
 
     /// <summary>Synchronous form of <see cref="LocateAsync"/>.</summary>
     /// <param name="dataDir">The <c>--data-dir</c> argument, or null.</param>
@@ -147,193 +127,43 @@ public sealed class PtbLocator
     public async Task<string> LocateAsync(string? dataDir, CancellationToken cancellationToken = default)
     {
         string files = string.Join(", ", PennTreebank.FileNames);
-        if (!string.IsNullOrWhiteSpace(dataDir))
-        {
-            var candidates = Candidates(dataDir);
-            string? found = candidates.FirstOrDefault(IsComplete);
-            if (found is not null)
-            {
-                return Path.GetFullPath(found);
-            }
-
-            string attempt = $"--data-dir argument {dataDir}: {WhatIsMissing(candidates)}";
-            throw new DataNotFoundException(
-                $"Penn Treebank was not found in the folder given with --data-dir: {attempt}{Environment.NewLine}"
-                + $"To fix: pass --data-dir with a folder holding {files} (or a parent of such a folder named "
+        var search = new DataLocator("Penn Treebank", IsComplete, candidates => DataLocator.Lacking(candidates, PennTreebank.FileNames));
+        string? cache = null;
+        string? found =
+            search.Strict(
+                dataDir,
+                Candidates,
+                $"To fix: pass --data-dir with a folder holding {files} (or a parent of such a folder named "
                 + $"{PennTreebank.Name} or {ArchiveFolder}/{DataFolder}); or name the files of each split in the "
-                + $"configuration; or leave --data-dir out to use {EnvironmentVariable}, the user cache folder or a download.",
-                [attempt]);
-        }
-
-        var attempts = new List<string> { "--data-dir argument: not set" };
-        string? env = GetEnvironmentVariable(EnvironmentVariable);
-        if (string.IsNullOrWhiteSpace(env))
-        {
-            attempts.Add($"{EnvironmentVariable} environment variable: not set");
-        }
-        else
-        {
-            var candidates = Candidates(env);
-            string? found = candidates.FirstOrDefault(IsComplete);
-            if (found is not null)
-            {
-                return Path.GetFullPath(found);
-            }
-
-            attempts.Add($"{EnvironmentVariable} environment variable {env}: {WhatIsMissing(candidates)}");
-        }
-
-        string? cache = CacheDirectory();
-        if (cache is null)
-        {
-            attempts.Add("user cache folder: not set (neither XDG_CACHE_HOME nor HOME is set)");
-        }
-        else
-        {
-            var candidates = Candidates(cache);
-            string? found = candidates.FirstOrDefault(IsComplete);
-            if (found is not null)
-            {
-                return Path.GetFullPath(found);
-            }
-
-            attempts.Add($"user cache folder {cache}: {WhatIsMissing(candidates)}");
-        }
-
-        if (!AllowDownload)
-        {
-            attempts.Add($"download from {DownloadUri}: disabled");
-        }
-        else if (cache is null)
-        {
-            attempts.Add($"download from {DownloadUri}: no cache folder (neither XDG_CACHE_HOME nor HOME is set)");
-        }
-        else
-        {
-            var (folder, failure) = await TryDownloadAsync(cache, cancellationToken).ConfigureAwait(false);
-            if (folder is not null)
-            {
-                return Path.GetFullPath(folder);
-            }
-
-            attempts.Add($"download from {DownloadUri} into {cache}: {failure}");
-        }
-
-        string message =
-            $"Penn Treebank was not found. Tried, in order:{Environment.NewLine}"
-            + string.Join(Environment.NewLine, attempts.Select((a, i) => $"  {i + 1}. {a}")) + Environment.NewLine
-            + $"To fix: pass --data-dir with a folder holding {files} (the {ArchiveFolder}/{DataFolder} folder of "
+                + $"configuration; or leave --data-dir out to use {EnvironmentVariable}, the user cache folder or a download.")
+            ?? search.FromEnvironment(GetEnvironmentVariable, Candidates)
+            ?? search.Folder("user cache folder", cache = CacheDirectory(), Candidates, $"not set ({DataLocator.NoCacheFolder})")
+            ?? await search.DownloadAsync(AllowDownload, DownloadUri, cache, InstallAsync, cancellationToken).ConfigureAwait(false);
+        return found ?? throw search.NotFound(
+            $"To fix: pass --data-dir with a folder holding {files} (the {ArchiveFolder}/{DataFolder} folder of "
             + $"{ArchiveFileName}, or a parent of it); or set {EnvironmentVariable} to such a folder; or name the files "
             + "of each split in the configuration; or allow network access so the archive can be downloaded into the "
-            + "cache folder.";
-        throw new DataNotFoundException(message, attempts);
-    }
-
-    /// <summary>What the existing candidate folders lack, or that the first one does not exist.</summary>
-    private static string WhatIsMissing(IReadOnlyList<string> candidates)
-    {
-        if (!Directory.Exists(candidates[0]))
-        {
-            return "folder does not exist";
-        }
-
-        return string.Join(
-            "; ",
-            candidates.Where(Directory.Exists).Select(folder =>
-                $"{folder} lacks {string.Join(", ", PennTreebank.FileNames.Where(f => !File.Exists(Path.Combine(folder, f))))}"));
+            + "cache folder.");
     }
 
     /// <summary>
     /// Downloads the archive, checks it (when <see cref="ExpectedArchiveSha256"/> is set), unpacks the
     /// three text files into a staging folder in <paramref name="cache"/>, checks them and renames the
     /// staging folder to <c>simple-examples</c>. Returns the data folder, or why it failed; on failure
-    /// nothing new is left behind.
+    /// nothing new is left behind. Entries count when named <c>[./]simple-examples/data/NAME</c> (or plain
+    /// <c>NAME</c>), with NAME one of the three text files.
     /// </summary>
-    private async Task<(string? Folder, string? Failure)> TryDownloadAsync(string cache, CancellationToken cancellationToken)
-    {
-        try
-        {
-            Directory.CreateDirectory(cache);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, $"cannot create the cache folder: {e.Message}");
-        }
-
-        string id = Guid.NewGuid().ToString("N");
-        string archive = Path.Combine(cache, $".{ArchiveFileName}.{id}.part");
-        string staging = Path.Combine(cache, $".{ArchiveFolder}.{id}.part");
-        string stagingData = Path.Combine(staging, DataFolder);
-        string target = Path.Combine(cache, ArchiveFolder);
-        string targetData = Path.Combine(target, DataFolder);
-        try
-        {
-            await Downloader(DownloadUri, archive, cancellationToken).ConfigureAwait(false);
-            if (!File.Exists(archive))
+    private Task<(string? Folder, string? Failure)> InstallAsync(string cache, CancellationToken cancellationToken) =>
+        DataLocator.InstallArchiveAsync(
+            new DataArchive(Downloader, DownloadUri, ArchiveFileName, ExpectedArchiveSha256, ArchiveFolder, PennTreebank.FileNames)
             {
-                return (null, $"downloading {DownloadUri} produced no file");
-            }
-
-            if (ExpectedArchiveSha256 is not null)
-            {
-                string actual = await Sha256HexAsync(archive, cancellationToken).ConfigureAwait(false);
-                if (!string.Equals(actual, ExpectedArchiveSha256, StringComparison.OrdinalIgnoreCase))
-                {
-                    return (null, $"SHA-256 mismatch for {DownloadUri}: expected {ExpectedArchiveSha256}, got {actual}");
-                }
-            }
-
-            Directory.CreateDirectory(stagingData);
-            await ExtractAsync(archive, stagingData, cancellationToken).ConfigureAwait(false);
-            var missing = PennTreebank.FileNames.Where(f => !File.Exists(Path.Combine(stagingData, f))).ToList();
-            if (missing.Count > 0)
-            {
-                return (null, $"the archive from {DownloadUri} lacks {ArchiveFolder}/{DataFolder}/{string.Join(", ", missing)}");
-            }
-
-            string? wrong = await CheckFilesAsync(stagingData, cancellationToken).ConfigureAwait(false);
-            if (wrong is not null)
-            {
-                return (null, $"the archive from {DownloadUri} is not the expected one: {wrong}");
-            }
-
-            if (Directory.Exists(target))
-            {
-                if (IsComplete(targetData))
-                {
-                    return (targetData, null); // Another process finished first.
-                }
-
-                Directory.Delete(target, recursive: true);
-            }
-
-            try
-            {
-                Directory.Move(staging, target);
-            }
-            catch (IOException) when (IsComplete(targetData))
-            {
-                // Another process moved its copy into place between the check and the move.
-            }
-
-            return (targetData, null);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException or UnauthorizedAccessException
-                                      or TaskCanceledException or InvalidOperationException
-                                      or InvalidDataException or FormatException or DataFormatException)
-        {
-            return (null, $"downloading or unpacking {DownloadUri} failed: {e.Message}");
-        }
-        finally
-        {
-            TryDelete(archive);
-            TryDeleteDirectory(staging);
-        }
-    }
+                DataFolder = DataFolder,
+                MissingPrefix = $"{ArchiveFolder}/{DataFolder}/",
+                StripEveryDotSlash = true,
+                Check = CheckFilesAsync,
+            },
+            cache,
+            cancellationToken);
 
     /// <summary>Checks the unpacked files against the expected digests and training token count; null when all match.</summary>
     private async Task<string?> CheckFilesAsync(string folder, CancellationToken cancellationToken)
@@ -346,7 +176,7 @@ public sealed class PtbLocator
                 return $"{name} is missing";
             }
 
-            string actual = await Sha256HexAsync(path, cancellationToken).ConfigureAwait(false);
+            string actual = await DataLocator.Sha256HexAsync(path, cancellationToken).ConfigureAwait(false);
             if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
             {
                 return $"SHA-256 mismatch for {name}: expected {expected}, got {actual}";
@@ -363,101 +193,5 @@ public sealed class PtbLocator
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// Writes the regular-file entries named <c>[./]simple-examples/data/NAME</c> (or plain
-    /// <c>NAME</c>), with NAME one of the three text files, into <paramref name="destination"/>. Every
-    /// other entry is skipped; output paths are built from the known names only, so entry names cannot
-    /// escape <paramref name="destination"/>.
-    /// </summary>
-    private static async Task ExtractAsync(string archive, string destination, CancellationToken cancellationToken)
-    {
-        await using var file = new FileStream(archive, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        await using var gzip = new GZipStream(file, CompressionMode.Decompress);
-        await using var tar = new TarReader(gzip);
-        while (await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false) is { } entry)
-        {
-            if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
-            {
-                continue;
-            }
-
-            string? name = TextFileName(entry.Name);
-            if (name is null)
-            {
-                continue;
-            }
-
-            await using var output = new FileStream(
-                Path.Combine(destination, name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            await entry.DataStream.CopyToAsync(output, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The text file an archive entry name denotes, or null when it is not one of the three.</summary>
-    private static string? TextFileName(string entryName)
-    {
-        string name = entryName.Replace('\\', '/');
-        while (name.StartsWith("./", StringComparison.Ordinal))
-        {
-            name = name[2..];
-        }
-
-        string prefix = $"{ArchiveFolder}/{DataFolder}/";
-        if (name.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            name = name[prefix.Length..];
-        }
-
-        return PennTreebank.FileNames.FirstOrDefault(f => string.Equals(f, name, StringComparison.Ordinal));
-    }
-
-    private static async Task<string> Sha256HexAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var stream = File.OpenRead(path);
-        byte[] hash = await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-        return Convert.ToHexStringLower(hash);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray .part file is harmless.
-        }
-    }
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path))
-            {
-                Directory.Delete(path, recursive: true);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a stray staging folder is harmless.
-        }
-    }
-
-    private static async Task DownloadWithHttpAsync(Uri uri, string path, CancellationToken cancellationToken)
-    {
-        using var response = await Http.Value
-            .GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken)
-            .ConfigureAwait(false);
-        response.EnsureSuccessStatusCode();
-        await using var source = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using var target = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
-        await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
     }
 }

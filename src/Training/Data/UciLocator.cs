@@ -4,7 +4,7 @@ namespace OnePass.Training.Data;
 public static class UciLocator
 {
     /// <summary>Environment variable naming a data folder (shared with Fashion-MNIST).</summary>
-    public const string EnvironmentVariable = "ONEPASS_DATA";
+    public const string EnvironmentVariable = DataLocator.EnvironmentVariable;
 
     /// <summary>
     /// Resolves the folder of data set <paramref name="name"/>. Tried in order: <paramref name="dataDir"/>,
@@ -20,49 +20,17 @@ public static class UciLocator
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
-        var attempts = new List<string>();
+        var search = new DataLocator(
+            $"The UCI data set '{name}'",
+            folder => File.Exists(Path.Combine(folder, UciDataSet.DataFileName)),
+            candidates => $"no {UciDataSet.DataFileName} in "
+                          + string.Join(", ", candidates.Select(c => Path.Combine(c, UciDataSet.DataFileName))));
+        IReadOnlyList<string> Candidates(string root) => [root, Path.Combine(root, name), Path.Combine(root, "uci", name)];
 
-        string? TryRoot(string label, string? root)
-        {
-            if (string.IsNullOrWhiteSpace(root))
-            {
-                attempts.Add($"{label}: not given");
-                return null;
-            }
-
-            string[] candidates =
-            [
-                root,
-                Path.Combine(root, name),
-                Path.Combine(root, "uci", name),
-            ];
-            foreach (string candidate in candidates)
-            {
-                if (File.Exists(Path.Combine(candidate, UciDataSet.DataFileName)))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-
-            attempts.Add(
-                $"{label} {root}: no {UciDataSet.DataFileName} in "
-                + string.Join(", ", candidates.Select(c => Path.Combine(c, UciDataSet.DataFileName))));
-            return null;
-        }
-
-        string? found = TryRoot("--data-dir argument", dataDir)
-            ?? TryRoot($"{EnvironmentVariable} environment variable", getEnvironmentVariable(EnvironmentVariable));
-        if (found is not null)
-        {
-            return found;
-        }
-
-        var lines = attempts.Select((a, i) => $"  {i + 1}. {a}");
-        string message =
-            $"The UCI data set '{name}' was not found. Tried, in order:{Environment.NewLine}"
-            + string.Join(Environment.NewLine, lines) + Environment.NewLine
-            + $"Pass --data-dir with the folder holding {UciDataSet.DataFileName} and {UciDataSet.PermutationFileName} "
-            + $"(or a parent holding {name}/ or uci/{name}/), or set {EnvironmentVariable} to such a folder.";
-        throw new DataNotFoundException(message, attempts);
+        return search.Folder("--data-dir argument", dataDir, Candidates, "not given")
+            ?? search.Folder($"{EnvironmentVariable} environment variable", getEnvironmentVariable(EnvironmentVariable), Candidates, "not given")
+            ?? throw search.NotFound(
+                $"Pass --data-dir with the folder holding {UciDataSet.DataFileName} and {UciDataSet.PermutationFileName} "
+                + $"(or a parent holding {name}/ or uci/{name}/), or set {EnvironmentVariable} to such a folder.");
     }
 }

@@ -1,8 +1,15 @@
 namespace OnePass.Training.Graphs.Ops;
 
 /// <summary>Flattens x [N, d1, d2, …] into [N, d1·d2·…] (a copy; the row-major order is unchanged).</summary>
+/// <remarks>
+/// Flattening is a reshape to [N, −1]; its rules (copies of values, tangents and gradients) are
+/// <see cref="ReshapeOp"/>'s, which do not depend on the target shape. Only the shape inference (which keeps the
+/// symbolic batch dimension, where a reshape needs a known element count) and the ONNX mapping are its own.
+/// </remarks>
 public sealed class FlattenOp : Op
 {
+    private static readonly ReshapeOp Rules = new(-1);
+
     /// <inheritdoc />
     public override string Type => "Flatten";
 
@@ -31,38 +38,16 @@ public sealed class FlattenOp : Op
     }
 
     /// <inheritdoc />
-    public override void Forward(OpContext c) => c.Backend.Copy(c.Inputs[0].Buffer, c.Output.Buffer);
+    public override void Forward(OpContext c) => Rules.Forward(c);
 
     /// <inheritdoc />
-    public override void ForwardTangent(OpContext c)
-    {
-        if (c.InputTangents[0] is { } xt)
-        {
-            c.Backend.Copy(xt.Buffer, c.OutputTangent!.Value.Buffer);
-        }
-        else
-        {
-            c.Backend.Fill(c.OutputTangent!.Value.Buffer, 0f);
-        }
-    }
+    public override void ForwardTangent(OpContext c) => Rules.ForwardTangent(c);
 
     /// <inheritdoc />
-    public override void Backward(OpContext c)
-    {
-        if (c.InputGradients[0] is { } dx)
-        {
-            c.Backend.Axpy(1f, c.OutputGradient!.Value.Buffer, dx.Buffer);
-        }
-    }
+    public override void Backward(OpContext c) => Rules.Backward(c);
 
     /// <inheritdoc />
-    public override void BackwardTangent(OpContext c)
-    {
-        if (c.InputGradientTangents[0] is { } dxt && c.OutputGradientTangent is { } dyt)
-        {
-            c.Backend.Axpy(1f, dyt.Buffer, dxt.Buffer);
-        }
-    }
+    public override void BackwardTangent(OpContext c) => Rules.BackwardTangent(c);
 
     /// <inheritdoc />
     public override string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs) =>
@@ -70,5 +55,5 @@ public sealed class FlattenOp : Op
 
     /// <inheritdoc />
     public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes) =>
-        (double[])inputs[0].Clone();
+        Rules.ReferenceForward(inputs, shapes);
 }
