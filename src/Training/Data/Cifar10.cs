@@ -101,8 +101,23 @@ public static class Cifar10
     /// </exception>
     public static DataSet Load(string directory, int validationCount = 5000)
     {
-        ArgumentNullException.ThrowIfNull(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(validationCount);
+        return Load(directory, _ => validationCount);
+    }
+
+    /// <summary>
+    /// Loads the data set with <paramref name="validationProportion"/> of the training images (rounded) held out
+    /// for validation, the last ones in file order (0.1 gives the reference's 45 000 / 5 000).
+    /// </summary>
+    public static DataSet Load(string directory, double validationProportion)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(validationProportion);
+        return Load(directory, total => (int)Math.Round(validationProportion * total));
+    }
+
+    private static DataSet Load(string directory, Func<int, int> validationFor)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
         string folder = ResolveDirectory(directory);
 
         var paths = FileNames.Select(f => Path.Combine(folder, f)).ToArray();
@@ -123,12 +138,12 @@ public static class Cifar10
             trainTotal = checked(trainTotal + counts[i]);
         }
 
+        int validationCount = validationFor(trainTotal);
         if (validationCount >= trainTotal)
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(validationCount),
-                validationCount,
-                $"The validation count must be less than the {trainTotal} training images in {folder}.");
+            throw new DataFormatException(
+                paths[0],
+                $"and the other training batches hold {trainTotal} images; a validation split of {validationCount} leaves none for training (validation_proportion sets the split).");
         }
 
         var normalisation = ByteNormalisation();

@@ -48,8 +48,7 @@ public static class DataSetLoader
         if (config.DataSet == Cifar10.Name)
         {
             string dir = Cifar10Locator.Resolve(dataDir);
-            int validation = config.ValidationProportion is { } p ? (int)Math.Round(p * 50000) : 5000;
-            return Cifar10.Load(dir, validation);
+            return config.ValidationProportion is { } p ? Cifar10.Load(dir, p) : Cifar10.Load(dir);
         }
 
         if (config.DataSet.StartsWith("uci-", StringComparison.Ordinal))

@@ -124,13 +124,18 @@ public sealed class Cifar10Tests
         Cifar10Files.WriteSet(temp.Path);
 
         // The default (5 000) exceeds the 150 synthetic training images.
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Cifar10.Load(temp.Path));
-        Assert.Contains("less than the 150 training images", e.Message);
+        var e = Assert.Throws<DataFormatException>(() => Cifar10.Load(temp.Path));
+        Assert.Contains("hold 150 images", e.Message);
         Assert.Contains(temp.Path, e.Message);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => Cifar10.Load(temp.Path, validationCount: 150));
+        Assert.Throws<DataFormatException>(() => Cifar10.Load(temp.Path, validationCount: 150));
         Assert.Throws<ArgumentOutOfRangeException>(() => Cifar10.Load(temp.Path, validationCount: -1));
         Assert.Equal(1, Cifar10.Load(temp.Path, validationCount: 149).Train.Count);
+
+        // A proportion is of the images there are (0.1 of 150 is 15), not of the official 50 000.
+        var split = Cifar10.Load(temp.Path, validationProportion: 0.1);
+        Assert.Equal(15, split.Validation.Count);
+        Assert.Equal(135, split.Train.Count);
     }
 
     [Fact]
