@@ -166,6 +166,9 @@ public sealed class Model
         }
     }
 
+    /// <summary>Target elements per row: the product of the target's dimensions after the first (1 for a classifier's class index, the sequences of a language model).</summary>
+    public int TargetWidth => Target.Shape.Skip(1).Aggregate(1, (a, d) => a * d);
+
     /// <summary>Outputs per example (classes for classification).</summary>
     public int OutputWidth => Prediction.Shape[^1];
 
