@@ -237,7 +237,7 @@ internal static class BenchCommand
     private static double MeasureHyperStep(OnePass.Training.Models.Model m, IBackend b, int rows, float[] inputs, float[] targets, double seconds)
     {
         int n = m.ParameterCount;
-        var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.LossKind == OnePass.Training.Models.LossKind.CrossEntropy ? 1 : m.OutputWidth);
+        var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.TargetWidth);
         var data = new OnePass.Training.Data.DataSet("bench", OnePass.Training.Data.TaskKind.Classification, m.InputWidth, m.OutputWidth, split, split, split,
             new OnePass.Training.Data.Normalisation(new float[m.InputWidth], Enumerable.Repeat(1f, m.InputWidth).ToArray()));
         using var trainExec = new GraphExecutor(m, b);
@@ -266,7 +266,7 @@ internal static class BenchCommand
     private static void MeasureEvaluation(OnePass.Training.Models.Model m, IBackend b, int rows, Dictionary<string, object> figures)
     {
         var (inputs, targets) = DerivativeCheck.RandomBatch(m, rows, new Random(3));
-        var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.LossKind == OnePass.Training.Models.LossKind.CrossEntropy ? 1 : m.OutputWidth);
+        var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.TargetWidth);
         int chunk = Trainer.EvaluationChunkFor(m, 0);
         using var executor = new InferenceExecutor(m, b);
         using var w = b.Allocate(m.ParameterCount);

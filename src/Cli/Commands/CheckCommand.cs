@@ -26,7 +26,12 @@ internal static class CheckCommand
             Model m = parse.GetValue(config) is { } path
                 ? ConfigModels.Build(ConfigModels.Small(ConfigModels.Load(path, parse.GetValue(set))))
                 : model.Build(parse);
-            int n = parse.GetValue(rows) is > 0 and var r0 ? r0 : m.Spec?.Architecture is "cnn" or "resnet18" ? 3 : 8;
+            int n = parse.GetValue(rows) is > 0 and var r0 ? r0 : m.Spec switch
+            {
+                { Architecture: "cnn" or "resnet18" } => 3,
+                { Architecture: "lstm" } spec => spec.TimeSteps, // rows are time steps
+                _ => 8,
+            };
             if (parse.GetResult(rows) is { Implicit: false } && parse.GetValue(rows) <= 0)
             {
                 throw new UserInputException($"--rows {parse.GetValue(rows)}: must be positive");

@@ -1,4 +1,5 @@
 using OnePass.Training.Graphs;
+using OnePass.Training.Graphs.Ops;
 using OnePass.Training.Models;
 using OnePass.Training.Tensors;
 
@@ -122,19 +123,44 @@ public static class DerivativeCheck
         return Math.Sqrt(diff) / Math.Max(Math.Sqrt(norm), 1e-12);
     }
 
-    /// <summary>Random inputs (standard normal) and targets (normal, or uniform class indices) for a model.</summary>
+    /// <summary>
+    /// Random inputs (standard normal, or token ids uniform in [0, vocabulary) when the input feeds an embedding, as a
+    /// language model's does) and targets (normal, or uniform class indices: one per row of a classifier, one per
+    /// position of a language model's [rows, sequences] targets).
+    /// </summary>
     public static (float[] Inputs, float[] Targets) RandomBatch(Model model, int rows, Random random)
     {
+        ArgumentNullException.ThrowIfNull(model);
         var inputs = new float[rows * model.InputWidth];
+        int vocabulary = TokenVocabulary(model);
         for (int i = 0; i < inputs.Length; i++)
         {
-            inputs[i] = Normal(random);
+            inputs[i] = vocabulary > 0 ? random.Next(vocabulary) : Normal(random);
         }
 
+        int perRow = model.Target.Shape.Skip(1).Aggregate(1, (a, d) => a * d);
         float[] targets = model.LossKind == LossKind.CrossEntropy
-            ? Enumerable.Range(0, rows).Select(_ => (float)random.Next(model.OutputWidth)).ToArray()
+            ? Enumerable.Range(0, rows * perRow).Select(_ => (float)random.Next(model.OutputWidth)).ToArray()
             : Enumerable.Range(0, rows * model.OutputWidth).Select(_ => Normal(random)).ToArray();
         return (inputs, targets);
+    }
+
+    /// <summary>
+    /// The vocabulary of the embedding the model's input feeds (its weight's first dimension), or 0 when the input is
+    /// not token ids.
+    /// </summary>
+    public static int TokenVocabulary(Model model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var node in model.Graph.Nodes)
+        {
+            if (node.Op is EmbeddingOp && node.Inputs[0] == model.Input)
+            {
+                return node.Inputs[1].Shape[0];
+            }
+        }
+
+        return model.Spec?.Architecture == "lstm" ? model.OutputWidth : 0;
     }
 
     private static float[] RandomVector(int n, Random random) => Enumerable.Range(0, n).Select(_ => Normal(random)).ToArray();

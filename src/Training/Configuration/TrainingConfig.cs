@@ -79,6 +79,24 @@ public sealed partial class TrainingConfig
     /// <summary>Channels of the first stage of a convolutional model; 0: the architecture's default (resnet18 64, cnn 32).</summary>
     public int BaseWidth { get; set; }
 
+    /// <summary>Token embedding width of a language model (model.embedding_size; lstm only).</summary>
+    public int EmbeddingSize { get; set; }
+
+    /// <summary>LSTM units per layer (model.hidden_size; lstm only).</summary>
+    public int HiddenSize { get; set; }
+
+    /// <summary>Stacked LSTM layers (model.layers; lstm only).</summary>
+    public int Layers { get; set; }
+
+    /// <summary>Parallel sequences per batch (model.sequences; lstm only).</summary>
+    public int Sequences { get; set; }
+
+    /// <summary>Time steps per batch, the truncated back-propagation length (model.steps; lstm only; 70 by default).</summary>
+    public int Steps { get; set; } = Models.ModelSpec.DefaultSteps;
+
+    /// <summary>Vocabulary size (model.vocabulary; lstm only); 0: the data set's.</summary>
+    public int Vocabulary { get; set; }
+
     /// <summary>Examples per forward pass when evaluating a split; 0: derived from the model's activation size.</summary>
     public int EvaluationChunk { get; set; }
 
@@ -115,6 +133,12 @@ public sealed partial class TrainingConfig
         ["model.input_shape"] = (c, n, w) => c.InputShape = IsNull(n) ? null : Array.ConvertAll(Numbers(n, w), v => v == Math.Floor(v) && v >= 1 && v <= 1 << 16 ? (int)v : throw new ConfigException($"{w}: every dimension must be an integer between 1 and 65536, got {v}")),
         ["model.classes"] = (c, n, w) => c.Classes = Integer(n, w),
         ["model.base_width"] = (c, n, w) => c.BaseWidth = Integer(n, w),
+        ["model.embedding_size"] = (c, n, w) => c.EmbeddingSize = Integer(n, w),
+        ["model.hidden_size"] = (c, n, w) => c.HiddenSize = Integer(n, w),
+        ["model.layers"] = (c, n, w) => c.Layers = Integer(n, w),
+        ["model.sequences"] = (c, n, w) => c.Sequences = Integer(n, w),
+        ["model.steps"] = (c, n, w) => c.Steps = Integer(n, w),
+        ["model.vocabulary"] = (c, n, w) => c.Vocabulary = Integer(n, w),
         ["evaluation_chunk"] = (c, n, w) => c.EvaluationChunk = Integer(n, w),
         ["network_weight_grad_clipping.norm"] = (c, n, w) => c.GradientClipNorm = IsNull(n) ? 0 : Number(n, w),
     };
@@ -265,7 +289,7 @@ public sealed partial class TrainingConfig
     public void Validate()
     {
         string[] algorithms = ["random", "lorraine", "baydin", "diff-through-opt", "ours-wd-lr", "ours-wd-lr-m", "ours-wd-hdlr-m"];
-        string[] datasets = ["fashion-mnist", "cifar10", "uci-energy", "uci-kin8nm", "uci-power"];
+        string[] datasets = ["fashion-mnist", "cifar10", "uci-energy", "uci-kin8nm", "uci-power", "ptb"];
         Require(Table is not null || datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
         Require(algorithms.Contains(Algorithm), $"algorithm '{Algorithm}' is not one of {string.Join(", ", algorithms)}");
         Require(NetworkWeightSteps >= 1, "network_weight_steps must be at least 1");
@@ -286,6 +310,20 @@ public sealed partial class TrainingConfig
         Require(InputShape is null || InputShape.Length == 3, $"model.input_shape must be [channels, height, width], got [{string.Join(", ", InputShape ?? [])}]");
         Require(Classes >= 0, "model.classes must be 0 (the data set's) or positive");
         Require(BaseWidth >= 0 && BaseWidth <= 4096, "model.base_width must be 0 (the architecture's default) or between 1 and 4096");
+        Require((DataSet == "ptb" && Table is null) == (Architecture == "lstm"), Architecture == "lstm"
+            ? $"model.architecture lstm is a language model; dataset '{DataSet}' is not a text corpus (use ptb)"
+            : $"dataset ptb is a text corpus; it needs model.architecture lstm, not {Architecture}");
+        if (Architecture == "lstm")
+        {
+            Require(EmbeddingSize is >= 1 and <= 65536, $"model.embedding_size must be between 1 and 65536, got {EmbeddingSize}");
+            Require(HiddenSize is >= 1 and <= 65536, $"model.hidden_size must be between 1 and 65536, got {HiddenSize}");
+            Require(Layers is >= 1 and <= 64, $"model.layers must be between 1 and 64, got {Layers}");
+            Require(Sequences is >= 1 and <= 1 << 20, $"model.sequences must be between 1 and 1048576, got {Sequences}");
+            Require(Steps is >= 1 and <= 1 << 20, $"model.steps must be between 1 and 1048576, got {Steps}");
+            Require(Vocabulary is >= 0 and <= 1 << 24, $"model.vocabulary must be 0 (the data set's) or between 2 and 16777216, got {Vocabulary}");
+            Require(Vocabulary != 1, "model.vocabulary must be 0 (the data set's) or at least 2");
+        }
+
         Require(EvaluationChunk >= 0, "evaluation_chunk must be 0 (automatic) or positive");
         Require(GradientClipNorm >= 0, $"network_weight_grad_clipping.norm must be 0 (no clipping) or positive, got {GradientClipNorm.ToString("R", CultureInfo.InvariantCulture)}");
     }
@@ -347,7 +385,18 @@ public sealed partial class TrainingConfig
         }
 
         sb.AppendLine("model:");
-        if (Architecture != "mlp")
+        if (Architecture == "lstm")
+        {
+            // The language model's keys are written only for it, so that every other configuration hashes as before.
+            sb.AppendLine(inv, $"  architecture: {Architecture}");
+            sb.AppendLine(inv, $"  vocabulary: {Vocabulary}");
+            sb.AppendLine(inv, $"  embedding_size: {EmbeddingSize}");
+            sb.AppendLine(inv, $"  hidden_size: {HiddenSize}");
+            sb.AppendLine(inv, $"  layers: {Layers}");
+            sb.AppendLine(inv, $"  sequences: {Sequences}");
+            sb.AppendLine(inv, $"  steps: {Steps}");
+        }
+        else if (Architecture != "mlp")
         {
             // Only non-default keys beyond the MLP's, so that an MLP configuration hashes as it always has.
             sb.AppendLine(inv, $"  architecture: {Architecture}");

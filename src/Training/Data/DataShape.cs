@@ -13,6 +13,8 @@ public sealed record DataShape(int InputWidth, int Outputs, TaskKind Task, int[]
         "cifar10" => new DataShape(3072, 10, TaskKind.Classification, [3, 32, 32]),
         "uci-energy" or "uci-kin8nm" => new DataShape(8, 1, TaskKind.Regression, null),
         "uci-power" => new DataShape(4, 1, TaskKind.Regression, null),
+        // One token id per position; the reference's vocabulary (the real one is built from the text).
+        "ptb" => new DataShape(1, 10_000, TaskKind.Classification, null),
         _ => null,
     };
 }

@@ -31,6 +31,7 @@ public sealed class GraphExecutor : IDisposable
     private DeviceBuffer? _state;
     private ExecutionMode _mode = ExecutionMode.Training;
     private bool _updateState;
+    private bool _advanceCarriedState;
     private BatchBuffers? _current;
     private DeviceBuffer? _weights;
     private bool _forwardValid;
@@ -166,7 +167,10 @@ public sealed class GraphExecutor : IDisposable
 
     /// <summary>
     /// Computes every value, the loss included, at <paramref name="weights"/>. <paramref name="updateState"/>
-    /// is for the forward pass of a real training step only: ops then update their state (running statistics).
+    /// is for the forward pass of a real training step only: ops then update their state (running statistics, in
+    /// training mode) and advance carried recurrent state (in any mode): an LSTM commits the previous step's final
+    /// states as this step's start states and records this step's final states, so re-forwards and Hessian-vector
+    /// products at the same batch (without it) start from the states this step started from.
     /// </summary>
     public void Forward(DeviceBuffer weights, bool updateState = false)
     {
@@ -175,6 +179,7 @@ public sealed class GraphExecutor : IDisposable
         _weights = weights;
         BindParameters(Slot.Values, weights);
         _updateState = updateState && _mode == ExecutionMode.Training;
+        _advanceCarriedState = updateState;
         try
         {
             foreach (var node in _graph.Nodes)
@@ -184,7 +189,7 @@ public sealed class GraphExecutor : IDisposable
         }
         finally
         {
-            _updateState = false;
+            _updateState = _advanceCarriedState = false;
         }
 
         _forwardValid = true;
@@ -197,6 +202,7 @@ public sealed class GraphExecutor : IDisposable
         c.Mode = _mode;
         c.State = _stateSlices[node.Id];
         c.UpdateState = _updateState;
+        c.AdvanceCarriedState = _advanceCarriedState;
         c.Seed = Seed;
         return c;
     }

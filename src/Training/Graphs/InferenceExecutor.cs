@@ -7,7 +7,7 @@ namespace OnePass.Training.Graphs;
 /// Runs a model's graph forward only, for evaluation and export checks: no adjoint or tangent buffers, and
 /// every activation buffer is reused once its last reader has run, so memory is the largest set of values alive
 /// at one moment rather than the sum of all of them. Evaluation mode by default (running statistics); never
-/// updates the model's state.
+/// updates running statistics, and advances carried recurrent state only when <see cref="CarryState"/> is set.
 /// </summary>
 public sealed class InferenceExecutor : IDisposable
 {
@@ -42,6 +42,12 @@ public sealed class InferenceExecutor : IDisposable
 
     /// <summary>Training or evaluation behaviour of the ops (evaluation unless set otherwise).</summary>
     public ExecutionMode Mode { get; set; }
+
+    /// <summary>
+    /// When set, each <see cref="Run"/> advances carried recurrent state (an LSTM language model's hidden and cell
+    /// states), so that a stream can be evaluated chunk after chunk; running statistics are never updated.
+    /// </summary>
+    public bool CarryState { get; set; }
 
     /// <summary>Elements held by the current batch size's buffers (activations, workspaces, scratch, inputs).</summary>
     public long AllocatedElements => _plan?.AllocatedElements ?? 0;
@@ -115,6 +121,7 @@ public sealed class InferenceExecutor : IDisposable
             c.Mode = Mode;
             c.State = _stateSlices[node.Id];
             c.UpdateState = false;
+            c.AdvanceCarriedState = CarryState;
             node.Op.Forward(c);
         }
     }

@@ -29,6 +29,13 @@ public abstract class Op
     /// </summary>
     public virtual int StateSize(IReadOnlyList<int[]> inputShapes) => 0;
 
+    /// <summary>
+    /// True when the op's state is carried recurrent state (an LSTM's hidden and cell states from one batch to the
+    /// next), which <see cref="OpContext.AdvanceCarriedState"/> moves and <c>Model.ResetCarriedState</c> restarts;
+    /// false for statistics such as batch norm's.
+    /// </summary>
+    public virtual bool CarriesState => false;
+
     /// <summary>Writes the state's initial values (called once per model instance when it has state).</summary>
     public virtual void InitialiseState(Span<float> state)
     {

@@ -72,6 +72,14 @@ public sealed class OpContext
     public bool UpdateState { get; set; }
 
     /// <summary>
+    /// True for a forward pass that moves carried recurrent state along a stream (a real training step in any mode,
+    /// or inference asked to carry state from chunk to chunk): an op whose <see cref="Op.CarriesState"/> is true
+    /// first commits the previous pass's final states as its start states, then records this pass's final states.
+    /// Distinct from <see cref="UpdateState"/>, which moves running statistics in training mode only.
+    /// </summary>
+    public bool AdvanceCarriedState { get; set; }
+
+    /// <summary>
     /// Seed of the current step's randomness: fixed by the executor for one forward pass and kept for the
     /// backward and tangent passes at the same point, so a random op (e.g. dropout) draws the same mask in all four rules.
     /// </summary>

@@ -1,4 +1,5 @@
 using OnePass.Training.Graphs;
+using OnePass.Training.Tensors;
 
 namespace OnePass.Training.Models;
 
@@ -95,6 +96,34 @@ public sealed class Model
         return state;
     }
 
+    /// <summary>
+    /// Restarts carried recurrent state (an LSTM's hidden and cell states, e.g. at each pass through the data):
+    /// re-initialises, in <paramref name="state"/> (this model's flat state on <paramref name="backend"/>), only the
+    /// slices of ops whose <see cref="Op.CarriesState"/> is true; running statistics are left as they are.
+    /// </summary>
+    public void ResetCarriedState(IBackend backend, DeviceBuffer state)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Length != StateCount)
+        {
+            throw new ArgumentException($"{Description} has {StateCount} state elements; got a buffer of {state.Length}");
+        }
+
+        foreach (var s in States)
+        {
+            if (s.Node.Op.CarriesState)
+            {
+                var initial = new float[s.Length];
+                s.Node.Op.InitialiseState(initial);
+                backend.Upload(initial, state.Slice(s.Offset, s.Length));
+            }
+        }
+    }
+
+    /// <summary>True when some op carries recurrent state from one batch to the next (a language model).</summary>
+    public bool HasCarriedState => States.Any(s => s.Node.Op.CarriesState);
+
     /// <summary>The graph (training loss included).</summary>
     public Graph Graph { get; }
 
@@ -136,6 +165,9 @@ public sealed class Model
             return n;
         }
     }
+
+    /// <summary>Target elements per row: the product of the target's dimensions after the first (1 for a classifier's class index, the sequences of a language model).</summary>
+    public int TargetWidth => Target.Shape.Skip(1).Aggregate(1, (a, d) => a * d);
 
     /// <summary>Outputs per example (classes for classification).</summary>
     public int OutputWidth => Prediction.Shape[^1];

@@ -18,6 +18,7 @@ public static class ModelBuilder
             "mlp" => BuildMlp(spec, loss),
             "cnn" => ConvNets.Cnn(spec),
             "resnet18" => ConvNets.ResNet18(spec),
+            "lstm" => LanguageModels.Lstm(spec),
             _ => throw new ArgumentException($"unknown model architecture '{spec.Architecture}' (expected one of {string.Join(", ", ModelSpec.Architectures)})"),
         };
         model.Spec = spec;

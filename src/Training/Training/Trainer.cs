@@ -47,10 +47,29 @@ public sealed class Trainer
         _outDir = outDir;
     }
 
+    /// <summary>
+    /// Throws a <see cref="ConfigException"/> (one line) for a configuration the trainer cannot train yet: a language
+    /// model (model.architecture lstm) needs truncated back-propagation through time over a token stream, which the
+    /// trainer does not have yet (check, bench and the engine support the model already).
+    /// </summary>
+    public static void RequireSupported(TrainingConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Architecture == "lstm")
+        {
+            throw new ConfigException($"{config.Source}: model.architecture lstm needs the trainer's truncated back-propagation (TBPTT) path, which is not built yet; 'onepass check' and 'onepass bench' work on this configuration");
+        }
+    }
+
     /// <summary>The model spec the configuration describes, checked against the data set.</summary>
     public static ModelSpec Spec(TrainingConfig config, DataShape data)
     {
         string loss = data.Task == TaskKind.Classification ? "cross-entropy" : "mse";
+        if (config.Architecture == "lstm")
+        {
+            return LanguageModelSpec(config, data);
+        }
+
         if (config.Architecture == "mlp")
         {
             int[] sizes = config.LayerSizes;
@@ -86,6 +105,32 @@ public sealed class Trainer
         };
     }
 
+    // The lstm language model: its vocabulary is model.vocabulary when set (which must then match the data's), else the data set's.
+    private static ModelSpec LanguageModelSpec(TrainingConfig config, DataShape data)
+    {
+        if (data.Task != TaskKind.Classification)
+        {
+            throw new ConfigException($"{config.Source}: model.architecture lstm is a language model; dataset '{config.DataSet}' is a regression task");
+        }
+
+        if (config.Vocabulary > 0 && data.Outputs > 0 && config.Vocabulary != data.Outputs)
+        {
+            throw new ConfigException($"{config.Source}: model.vocabulary is {config.Vocabulary}; dataset '{config.DataSet}' has {data.Outputs} words");
+        }
+
+        int vocabulary = config.Vocabulary > 0 ? config.Vocabulary : data.Outputs;
+        if (vocabulary < 2)
+        {
+            throw new ConfigException($"{config.Source}: model.architecture lstm needs model.vocabulary (at least 2 words) when the data set does not give one");
+        }
+
+        return new ModelSpec
+        {
+            Architecture = "lstm", InputShape = [config.Sequences], Outputs = vocabulary, Loss = "cross-entropy",
+            EmbeddingSize = config.EmbeddingSize, HiddenSize = config.HiddenSize, Layers = config.Layers, Sequences = config.Sequences, Steps = config.Steps,
+        };
+    }
+
     /// <summary>Builds the model the configuration describes, checking it against the data set.</summary>
     public static Model BuildModel(TrainingConfig config, DataSet data)
     {
@@ -114,6 +159,7 @@ public sealed class Trainer
     /// <summary>Trains with <paramref name="optimiser"/>; returns the summary (also written to summary.json).</summary>
     public TrainingSummary Run(IHyperOptimiser optimiser, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
+        RequireSupported(_config);
         var wall = Stopwatch.StartNew();
         var model = BuildModel(_config, _data);
         int n = model.ParameterCount;

@@ -1,7 +1,9 @@
 namespace OnePass.Training.Graphs.Ops;
 
 /// <summary>
-/// Mean softmax cross-entropy of logits [N, C] against class indices [N] (stored as floats); output [1].
+/// Mean softmax cross-entropy of logits [N, C] against class indices [N] (stored as floats); output [1]. Logits may
+/// have more leading dimensions with labels of the same leading shape, e.g. a language model's [T, N, V] against
+/// [T, N]: the mean is over every position.
 /// Keeps the softmax probabilities as workspace for the other three rules.
 /// </summary>
 public sealed class SoftmaxCrossEntropyOp : Op
@@ -12,22 +14,33 @@ public sealed class SoftmaxCrossEntropyOp : Op
     /// <inheritdoc />
     public override int[] InferShape(IReadOnlyList<int[]> s)
     {
-        if (s.Count != 2 || s[0].Length != 2 || s[1].Length != 1 || s[0][0] != s[1][0])
+        if (s.Count != 2 || s[0].Length < 2 || s[1].Length != s[0].Length - 1 || !s[0][..^1].AsSpan().SequenceEqual(s[1]))
         {
-            throw ShapeError("expects logits [N, C] and labels [N]");
+            throw ShapeError("expects logits [N, C] and labels [N] (or [..., N, C] and [..., N])");
         }
 
         return [1];
     }
 
     /// <inheritdoc />
-    public override int WorkspaceSize(IReadOnlyList<int[]> s) => s[0][0] * s[0][1];
+    public override int WorkspaceSize(IReadOnlyList<int[]> s) => s[0].Aggregate(1, (a, d) => checked(a * d));
+
+    private static int RowsOf(Tensor z)
+    {
+        int n = 1;
+        for (int i = 0; i < z.Shape.Length - 1; i++)
+        {
+            n *= z.Shape[i];
+        }
+
+        return n;
+    }
 
     /// <inheritdoc />
     public override void Forward(OpContext c)
     {
         var z = c.Inputs[0];
-        c.Backend.SoftmaxCrossEntropyForward(z.Buffer, c.Inputs[1].Buffer, z.Rows, z.Columns, c.Workspace!, c.Output.Buffer);
+        c.Backend.SoftmaxCrossEntropyForward(z.Buffer, c.Inputs[1].Buffer, RowsOf(z), z.Shape[^1], c.Workspace!, c.Output.Buffer);
     }
 
     /// <inheritdoc />
@@ -36,7 +49,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputTangents[0] is { } zt)
         {
-            c.Backend.SoftmaxCrossEntropyForwardTangent(c.Workspace!, c.Inputs[1].Buffer, zt.Buffer, z.Rows, z.Columns, c.OutputTangent!.Value.Buffer);
+            c.Backend.SoftmaxCrossEntropyForwardTangent(c.Workspace!, c.Inputs[1].Buffer, zt.Buffer, RowsOf(z), z.Shape[^1], c.OutputTangent!.Value.Buffer);
         }
         else
         {
@@ -50,7 +63,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputGradients[0] is { } dz)
         {
-            c.Backend.SoftmaxCrossEntropyBackward(c.Workspace!, c.Inputs[1].Buffer, z.Rows, z.Columns, c.OutputGradient!.Value.Buffer, dz.Buffer);
+            c.Backend.SoftmaxCrossEntropyBackward(c.Workspace!, c.Inputs[1].Buffer, RowsOf(z), z.Shape[^1], c.OutputGradient!.Value.Buffer, dz.Buffer);
         }
     }
 
@@ -60,7 +73,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputGradientTangents[0] is { } dzt)
         {
-            c.Backend.SoftmaxCrossEntropyBackwardTangent(c.Workspace!, c.Inputs[1].Buffer, c.InputTangents[0]?.Buffer, z.Rows, z.Columns,
+            c.Backend.SoftmaxCrossEntropyBackwardTangent(c.Workspace!, c.Inputs[1].Buffer, c.InputTangents[0]?.Buffer, RowsOf(z), z.Shape[^1],
                 c.OutputGradient!.Value.Buffer, c.OutputGradientTangent?.Buffer, dzt.Buffer);
         }
     }
@@ -69,7 +82,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
     public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes)
     {
         double[] z = inputs[0], labels = inputs[1];
-        int n = shapes[0][0], classes = shapes[0][1];
+        int classes = shapes[0][^1], n = z.Length / classes;
         double total = 0;
         for (int r = 0; r < n; r++)
         {

@@ -10,6 +10,15 @@ namespace OnePass.Training.Graphs.Ops;
 /// </summary>
 /// <remarks>
 /// <para>
+/// <b>Carried state</b> (constructed with <c>carriesState</c>, for truncated back-propagation through time): the op
+/// has five inputs (no h0, c0) and takes its initial states from its own non-parameter state, 4·N·H elements laid
+/// out [h_start | c_start | h_end | c_end] (zeros initially; N, x's second dimension, must be fixed). A forward with
+/// <see cref="OpContext.AdvanceCarriedState"/> first copies end → start (committing the previous pass's final
+/// states), runs from start and writes h_T, c_T to end; any other forward runs from start and writes nothing, so a
+/// hypergradient re-forward or Hessian-vector product at a batch starts from the states the batch's real step
+/// started from. The start states are detached: they have no tangents and receive no adjoints.
+/// </para>
+/// <para>
 /// <b>Computation.</b> One GEMM projects all time steps' inputs (x as [T·N, I] times W_ihᵀ, plus both biases) into the
 /// gate buffer; then each step adds hₜ₋₁·W_hhᵀ (one GEMM) and runs the fused cell kernel of
 /// <see cref="IRecurrentKernels"/>. The weight gradients likewise are one GEMM each over all steps after the
@@ -46,12 +55,23 @@ namespace OnePass.Training.Graphs.Ops;
 /// </remarks>
 public sealed class LstmOp : Op
 {
-    /// <summary>Creates an LSTM layer with <paramref name="hiddenSize"/> units (H).</summary>
-    public LstmOp(int hiddenSize)
+    /// <summary>
+    /// Creates an LSTM layer with <paramref name="hiddenSize"/> units (H); with <paramref name="carriesState"/> its
+    /// initial states are its own carried state rather than inputs.
+    /// </summary>
+    public LstmOp(int hiddenSize, bool carriesState = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
         HiddenSize = hiddenSize;
+        _carries = carriesState;
     }
+
+    private readonly bool _carries;
+
+    /// <inheritdoc />
+    public override bool CarriesState => _carries;
+
+    private int InputCount => _carries ? 5 : 7;
 
     /// <summary>Units per step (H): the width of h and c.</summary>
     public int HiddenSize { get; }
@@ -67,10 +87,17 @@ public sealed class LstmOp : Op
     public override int[] InferShape(IReadOnlyList<int[]> s)
     {
         int h = HiddenSize;
-        if (s.Count != 7 || s[0].Length != 3 || s[1].Length != 2 || s[2].Length != 2 || s[3].Length != 1 || s[4].Length != 1
-            || s[5].Length != 2 || s[6].Length != 2)
+        if (s.Count != InputCount || s[0].Length != 3 || s[1].Length != 2 || s[2].Length != 2 || s[3].Length != 1 || s[4].Length != 1
+            || (!_carries && (s[5].Length != 2 || s[6].Length != 2)))
         {
-            throw ShapeError("expects x [T, N, I], W_ih [4H, I], W_hh [4H, H], b_ih [4H], b_hh [4H], h0 [N, H], c0 [N, H]");
+            throw ShapeError(_carries
+                ? "(carrying its state) expects x [T, N, I], W_ih [4H, I], W_hh [4H, H], b_ih [4H], b_hh [4H]"
+                : "expects x [T, N, I], W_ih [4H, I], W_hh [4H, H], b_ih [4H], b_hh [4H], h0 [N, H], c0 [N, H]");
+        }
+
+        if (_carries && s[0][1] == Value.Batch)
+        {
+            throw ShapeError($"carrying its state needs a fixed number of sequences (x's second dimension), got [{string.Join(", ", s[0])}] with the batch there");
         }
 
         int[] x = s[0];
@@ -90,13 +117,18 @@ public sealed class LstmOp : Op
             throw ShapeError($"b_ih has {s[3][0]} and b_hh {s[4][0]} elements; expected {4 * h}");
         }
 
-        if (s[5][0] != x[1] || s[5][1] != h || s[6][0] != x[1] || s[6][1] != h)
+        if (!_carries && (s[5][0] != x[1] || s[5][1] != h || s[6][0] != x[1] || s[6][1] != h))
         {
             throw ShapeError($"h0 is {Shape(s[5])} and c0 {Shape(s[6])}; expected [{x[1]}, {h}] for x {Shape(x)}");
         }
 
         return [x[0], x[1], h];
     }
+
+    /// <inheritdoc />
+    /// <remarks>4·N·H when carrying state: [h_start | c_start | h_end | c_end]; zeros initially.</remarks>
+    public override int StateSize(IReadOnlyList<int[]> inputShapes) =>
+        _carries ? Checked(4L * inputShapes[0][1] * HiddenSize) : 0;
 
     private static long Unit(IReadOnlyList<int[]> s, int hidden) => (long)s[0][0] * s[0][1] * hidden;
 
@@ -124,6 +156,22 @@ public sealed class LstmOp : Op
         int step = sequences * HiddenSize;
         return output.Slice((steps - 1) * step, step);
     }
+
+    // The initial states h0, c0: inputs 5 and 6, or the start slices of the carried state (after committing the
+    // previous pass's final states when the context advances it).
+    private (DeviceBuffer H0, DeviceBuffer C0) Initial(OpContext c)
+    {
+        if (!_carries)
+        {
+            return (c.Inputs[5].Buffer, c.Inputs[6].Buffer);
+        }
+
+        var state = c.State ?? throw new InvalidOperationException("Lstm carrying its state needs its state buffer (StateSize) but the context has none");
+        int nh = c.Inputs[0].Shape[1] * HiddenSize;
+        return (state.Slice(0, nh), state.Slice(nh, nh));
+    }
+
+    private DeviceBuffer? InitialTangent(OpContext c, int index) => _carries ? null : c.InputTangents[index]?.Buffer;
 
     /// <summary>The sizes of one call and views of its workspace per region and per step.</summary>
     private readonly struct Layout(OpContext c, int hidden)
@@ -155,7 +203,15 @@ public sealed class LstmOp : Op
     {
         var l = new Layout(c, HiddenSize);
         var b = c.Backend;
-        var (x, wih, whh, h0, c0, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Inputs[5].Buffer, c.Inputs[6].Buffer, c.Output.Buffer);
+        if (_carries && c.AdvanceCarriedState)
+        {
+            var state = c.State ?? throw new InvalidOperationException("Lstm carrying its state needs its state buffer (StateSize) but the context has none");
+            int half = 2 * l.N * l.H;
+            b.Copy(state.Slice(half, half), state.Slice(0, half));
+        }
+
+        var (h0, c0) = Initial(c);
+        var (x, wih, whh, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Output.Buffer);
         var gates = l.Region(GatesAt, 4);
         int rows = l.T * l.N, g4 = 4 * l.H;
         b.Gemm(false, true, rows, g4, l.I, 1f, x, wih, 0f, gates);
@@ -168,6 +224,13 @@ public sealed class LstmOp : Op
             var cPrev = t == 0 ? c0 : l.State(CellAt, t - 1);
             b.Recurrent.LstmCellForward(l.Gates(t), cPrev, l.N, l.H, l.State(CellAt, t), l.State(TanhAt, t), l.Step(y, t, l.H));
         }
+
+        if (_carries && c.AdvanceCarriedState)
+        {
+            int nh = l.N * l.H;
+            b.Copy(FinalHidden(y, l.T, l.N), c.State!.Slice(2 * nh, nh));
+            b.Copy(l.State(CellAt, l.T - 1), c.State!.Slice(3 * nh, nh));
+        }
     }
 
     /// <inheritdoc />
@@ -175,9 +238,10 @@ public sealed class LstmOp : Op
     {
         var l = new Layout(c, HiddenSize);
         var b = c.Backend;
-        var (x, wih, whh, h0, c0, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Inputs[5].Buffer, c.Inputs[6].Buffer, c.Output.Buffer);
+        var (h0, c0) = Initial(c);
+        var (x, wih, whh, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Output.Buffer);
         var t_ = c.InputTangents;
-        var (xt, wiht, whht, biht, bhht, h0t, c0t) = (t_[0]?.Buffer, t_[1]?.Buffer, t_[2]?.Buffer, t_[3]?.Buffer, t_[4]?.Buffer, t_[5]?.Buffer, t_[6]?.Buffer);
+        var (xt, wiht, whht, biht, bhht, h0t, c0t) = (t_[0]?.Buffer, t_[1]?.Buffer, t_[2]?.Buffer, t_[3]?.Buffer, t_[4]?.Buffer, InitialTangent(c, 5), InitialTangent(c, 6));
         var yt = c.OutputTangent!.Value.Buffer;
         var gt = l.Region(GateTangentsAt, 4);
         int rows = l.T * l.N, g4 = 4 * l.H;
@@ -234,7 +298,8 @@ public sealed class LstmOp : Op
         // Runs the whole recursion even when no input adjoint is wanted: BackwardTangent reads ā, h̄ and c̄.
         var l = new Layout(c, HiddenSize);
         var b = c.Backend;
-        var (x, wih, whh, h0, c0, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Inputs[5].Buffer, c.Inputs[6].Buffer, c.Output.Buffer);
+        var (h0, c0) = Initial(c);
+        var (x, wih, whh, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Output.Buffer);
         var dy = c.OutputGradient!.Value.Buffer;
         var scratch = c.Scratch ?? throw new InvalidOperationException("Lstm needs scratch memory (ScratchSize) but the context has none");
         int nh = l.N * l.H, g4 = 4 * l.H, rows = l.T * l.N;
@@ -256,12 +321,12 @@ public sealed class LstmOp : Op
 
         var g = c.InputGradients;
         var all = l.Region(GateGradientsAt, 4);
-        if (g[6] is { } dc0)
+        if (!_carries && g[6] is { } dc0)
         {
             b.Axpy(1f, carry, dc0.Buffer);
         }
 
-        if (g[5] is { } dh0)
+        if (!_carries && g[5] is { } dh0)
         {
             b.Gemm(false, false, l.N, l.H, g4, 1f, l.GateGradients(0), whh, 1f, dh0.Buffer);
         }
@@ -305,9 +370,10 @@ public sealed class LstmOp : Op
 
         var l = new Layout(c, HiddenSize);
         var b = c.Backend;
-        var (x, wih, whh, h0, c0, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Inputs[5].Buffer, c.Inputs[6].Buffer, c.Output.Buffer);
+        var (h0, c0) = Initial(c);
+        var (x, wih, whh, y) = (c.Inputs[0].Buffer, c.Inputs[1].Buffer, c.Inputs[2].Buffer, c.Output.Buffer);
         var t_ = c.InputTangents;
-        var (xt, wiht, whht, h0t, c0t) = (t_[0]?.Buffer, t_[1]?.Buffer, t_[2]?.Buffer, t_[5]?.Buffer, t_[6]?.Buffer);
+        var (xt, wiht, whht, h0t, c0t) = (t_[0]?.Buffer, t_[1]?.Buffer, t_[2]?.Buffer, InitialTangent(c, 5), InitialTangent(c, 6));
         var yt = c.OutputTangent?.Buffer ?? throw new InvalidOperationException("Lstm: BackwardTangent needs the output tangent of ForwardTangent");
         var rdy = c.OutputGradientTangent?.Buffer;
         var scratch = c.Scratch ?? throw new InvalidOperationException("Lstm needs scratch memory (ScratchSize) but the context has none");
@@ -337,12 +403,12 @@ public sealed class LstmOp : Op
                 l.State(HiddenGradientAt, t), l.State(CellGradientAt, t), rdy is null ? null : l.Step(rdy, t, l.H), fromNext, l.N, l.H, carry, RGates(t));
         }
 
-        if (g[6] is { } dc0t)
+        if (!_carries && g[6] is { } dc0t)
         {
             b.Axpy(1f, carry, dc0t.Buffer);
         }
 
-        if (g[5] is { } dh0t)
+        if (!_carries && g[5] is { } dh0t)
         {
             b.Gemm(false, false, l.N, l.H, g4, 1f, RGates(0), whh, 1f, dh0t.Buffer);
             if (whht is not null)
@@ -422,20 +488,46 @@ public sealed class LstmOp : Op
         string w = Leading(Permuted(inputs[1]));
         string r = Leading(Permuted(inputs[2]));
         string bias = Leading(emitter.AddNode("Concat", [Permuted(inputs[3]), Permuted(inputs[4])], ("axis", 0L)));
-        string initialH = Leading(inputs[5]);
-        string initialC = Leading(inputs[6]);
+        // Carrying its state, the exported layer starts a stream from zeros (ONNX's default for absent initial states).
+        string initialH = _carries ? string.Empty : Leading(inputs[5]);
+        string initialC = _carries ? string.Empty : Leading(inputs[6]);
         string sequence = emitter.AddNode("LSTM", [inputs[0], w, r, bias, string.Empty, initialH, initialC],
             ("hidden_size", (long)h), ("direction", "forward"));
         return emitter.AddNode("Squeeze", [sequence, axis1]);
     }
 
     /// <inheritdoc />
-    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes)
+    /// <remarks>Carrying its state, this starts from zeros; the overload with a state starts from its start slices.</remarks>
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes) =>
+        ReferenceForward(inputs, shapes, ExecutionMode.Training, null);
+
+    /// <inheritdoc />
+    public override double[] ReferenceForward(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes, ExecutionMode mode, double[]? state)
+    {
+        int nh = shapes[0][1] * HiddenSize;
+        double[] h0, c0;
+        if (!_carries)
+        {
+            (h0, c0) = (inputs[5], inputs[6]);
+        }
+        else if (state is null)
+        {
+            (h0, c0) = (new double[nh], new double[nh]);
+        }
+        else
+        {
+            (h0, c0) = (state[..nh], state[nh..(2 * nh)]);
+        }
+
+        return Reference(inputs, shapes, h0, c0);
+    }
+
+    private double[] Reference(IReadOnlyList<double[]> inputs, IReadOnlyList<int[]> shapes, double[] h0, double[] c0)
     {
         double[] x = inputs[0], wih = inputs[1], whh = inputs[2], bih = inputs[3], bhh = inputs[4];
         int steps = shapes[0][0], n = shapes[0][1], inF = shapes[0][2], h = HiddenSize;
-        var hidden = (double[])inputs[5].Clone();
-        var cell = (double[])inputs[6].Clone();
+        var hidden = (double[])h0.Clone();
+        var cell = (double[])c0.Clone();
         var y = new double[steps * n * h];
         var a = new double[4 * h];
         for (int t = 0; t < steps; t++)
