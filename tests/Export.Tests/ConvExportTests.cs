@@ -34,6 +34,8 @@ public sealed class ConvExportTests(ITestOutputHelper output) : IDisposable
 
         string path = dir.File($"{architecture}-{channels}x{height}x{width}.onnx");
         OnnxModelWriter.Save(exported.Onnx, path);
+        // The ORT environment must be OnePass\'s (log capture) whichever test creates a session first.
+        OnnxRuntimeLog.EnsureInitialized();
         using var options = new SessionOptions();
         options.AddSessionConfigEntry("session.strict_shape_type_inference", "1");
         using var session = new InferenceSession(path, options);

@@ -61,6 +61,8 @@ public sealed class RecurrentExportTests(ITestOutputHelper output) : IDisposable
     public void TwoLayerLstmOnnxRuntimeMatchesTheReferenceForward()
     {
         var exported = Build("lstm.onnx");
+        // The ORT environment must be OnePass\'s (log capture) whichever test creates a session first.
+        OnnxRuntimeLog.EnsureInitialized();
         using var options = new SessionOptions();
         options.AddSessionConfigEntry("session.strict_shape_type_inference", "1");
         using var session = new InferenceSession(exported.Path, options);
