@@ -77,7 +77,7 @@ public sealed class Conv2dOp : Op
     // Images per im2col chunk: the batch is convolved a few images at a time so that the im2col matrix and
     // the product stay in cache between im2col, GEMM and transpose (a whole-batch im2col matrix of a ResNet
     // layer is hundreds of MB and makes every step wait on memory).
-    private const int ChunkElements = 1 << 18;
+    private const int ChunkElements = 1 << 21;
 
     private static int ImagesPerChunk(ConvolutionGeometry g) =>
         Math.Clamp(ChunkElements / Math.Max(1, g.ColumnRows * g.OutputPlane), 1, Math.Max(1, g.Batch));
