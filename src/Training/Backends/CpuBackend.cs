@@ -216,6 +216,31 @@ public sealed class CpuBackend : IBackend
     }
 
     // f'(x) written in terms of x and y = f(x), as all three activations allow.
+    // result (+)= relu'(x)·v, SIMD: the derivative as a 1/0 mask multiplied in, so a NaN in v propagates exactly as
+    // the scalar rule's 0·NaN does.
+    private static void ReluDerivativeTimes(ReadOnlySpan<float> x, ReadOnlySpan<float> v, Span<float> result, bool accumulate)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            int width = System.Numerics.Vector<float>.Count;
+            var one = System.Numerics.Vector<float>.One;
+            var zero = System.Numerics.Vector<float>.Zero;
+            for (; i <= result.Length - width; i += width)
+            {
+                var mask = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(new System.Numerics.Vector<float>(x[i..]), zero), one, zero);
+                var term = mask * new System.Numerics.Vector<float>(v[i..]);
+                (accumulate ? term + new System.Numerics.Vector<float>(result[i..]) : term).CopyTo(result[i..]);
+            }
+        }
+
+        for (; i < result.Length; i++)
+        {
+            float term = (x[i] > 0f ? 1f : 0f) * v[i];
+            result[i] = accumulate ? result[i] + term : term;
+        }
+    }
+
     private static float Derivative(Activation f, float x, float y) => f switch
     {
         Activation.Relu => x > 0f ? 1f : 0f,
@@ -236,6 +261,12 @@ public sealed class CpuBackend : IBackend
     public void ActivationBackward(Activation f, DeviceBuffer x, DeviceBuffer y, DeviceBuffer dy, DeviceBuffer dx)
     {
         Span<float> xs = S(x), ys = S(y), g = S(dy), d = S(dx);
+        if (f == Activation.Relu)
+        {
+            ReluDerivativeTimes(xs, g, d, accumulate: true);
+            return;
+        }
+
         for (int i = 0; i < d.Length; i++)
         {
             d[i] += Derivative(f, xs[i], ys[i]) * g[i];
@@ -246,6 +277,12 @@ public sealed class CpuBackend : IBackend
     public void ActivationForwardTangent(Activation f, DeviceBuffer x, DeviceBuffer y, DeviceBuffer xTangent, DeviceBuffer yTangent)
     {
         Span<float> xs = S(x), ys = S(y), xt = S(xTangent), yt = S(yTangent);
+        if (f == Activation.Relu)
+        {
+            ReluDerivativeTimes(xs, xt, yt, accumulate: false);
+            return;
+        }
+
         for (int i = 0; i < yt.Length; i++)
         {
             yt[i] = Derivative(f, xs[i], ys[i]) * xt[i];
@@ -256,7 +293,14 @@ public sealed class CpuBackend : IBackend
     public void ActivationBackwardTangent(Activation f, DeviceBuffer x, DeviceBuffer y, DeviceBuffer? xTangent, DeviceBuffer dy, DeviceBuffer dyTangent, DeviceBuffer dxTangent)
     {
         Span<float> xs = S(x), ys = S(y), g = S(dy), gt = S(dyTangent), dt = S(dxTangent);
-        if (xTangent is null || f == Activation.Relu)
+        if (f == Activation.Relu)
+        {
+            // ReLU's second derivative is zero away from the kink, so only the first-order term remains.
+            ReluDerivativeTimes(xs, gt, dt, accumulate: true);
+            return;
+        }
+
+        if (xTangent is null)
         {
             for (int i = 0; i < dt.Length; i++)
             {
