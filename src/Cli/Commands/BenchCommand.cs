@@ -40,7 +40,7 @@ internal static class BenchCommand
 
             // --config names the model (random inputs, no data read); otherwise --layers describes an MLP.
             var m = parse.GetResult(config) is { Implicit: false }
-                ? ConfigModels.Build(ConfigModels.Load(parse.GetValue(config)!, parse.GetValue(set)))
+                ? ConfigModels.Build(TrainingConfig.Load(parse.GetValue(config)!, parse.GetValue(set)))
                 : model.Build(parse);
             int rows = parse.GetValue(batch);
             if (rows <= 0)

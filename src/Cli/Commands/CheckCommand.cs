@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using OnePass.Training.Checking;
+using OnePass.Training.Configuration;
 using OnePass.Training.Graphs;
 using OnePass.Training.Models;
 
@@ -24,7 +25,7 @@ internal static class CheckCommand
         command.SetAction(parse => CliAction.Run(_ =>
         {
             Model m = parse.GetValue(config) is { } path
-                ? ConfigModels.Build(ConfigModels.Small(ConfigModels.Load(path, parse.GetValue(set))))
+                ? ConfigModels.Build(ConfigModels.Small(TrainingConfig.Load(path, parse.GetValue(set))))
                 : model.Build(parse);
             // 8 rows for image models too: a batch-norm channel on a 1×1 map (a small ResNet's last stage) sees one
             // value per row, and with 3 rows its batch statistics can be so nearly degenerate (‖Hv‖ ~ 1e9) that

@@ -8,9 +8,6 @@ namespace OnePass.Cli.Commands;
 /// <summary>Builds the model a configuration describes without reading its data (check and bench run on random inputs).</summary>
 internal static class ConfigModels
 {
-    /// <summary>Loads the configuration with its <c>--set</c> overrides.</summary>
-    public static TrainingConfig Load(string path, IEnumerable<string>? overrides) => TrainingConfig.Load(path, overrides);
-
     /// <summary>The configured model, its input shape taken from model.input_shape when set, else the data set's.</summary>
     public static Model Build(TrainingConfig config)
     {

@@ -13,8 +13,8 @@ public sealed class CpuBackend : IBackend
     /// <summary>Creates the backend and its op-family kernels.</summary>
     public CpuBackend()
     {
-        Convolution = new CpuConvolution(this);
-        Normalisation = new CpuNormalisation(this);
+        Convolution = new CpuConvolution();
+        Normalisation = new CpuNormalisation();
         Recurrent = new CpuRecurrent();
     }
 

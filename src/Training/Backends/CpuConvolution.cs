@@ -8,15 +8,10 @@ namespace OnePass.Training.Backends;
 /// SGEMM), the layout transposes around it, max pooling with recorded winners and global average pooling.
 /// Work is split across cores by image planes, which never share an output element, so no kernel needs locks.
 /// </summary>
-internal sealed class CpuConvolution(CpuBackend backend) : IConvolutionKernels
+internal sealed class CpuConvolution : IConvolutionKernels
 {
     // Below this many elements touched a kernel stays on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 15;
-
-    private readonly CpuBackend _backend = backend;
-
-    /// <summary>The backend these kernels belong to.</summary>
-    public CpuBackend Backend => _backend;
 
     private static CpuBuffer Cpu(DeviceBuffer buffer) =>
         buffer as CpuBuffer ?? throw new ArgumentException($"buffer of type {buffer.GetType().Name} was not allocated by the CPU backend");

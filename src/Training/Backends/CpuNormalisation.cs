@@ -21,15 +21,10 @@ namespace OnePass.Training.Backends;
 /// </list>
 /// Evaluation mode drops every term through the statistics (Q, P, A, B, ṡ are zero and μ, s are constants).
 /// </remarks>
-internal sealed class CpuNormalisation(CpuBackend backend) : INormalisationKernels
+internal sealed class CpuNormalisation : INormalisationKernels
 {
     // Below this many elements a tensor is normalised on the calling thread.
     private const long ParallelThreshold = 1L << 15;
-
-    private readonly CpuBackend _backend = backend;
-
-    /// <summary>The backend these kernels belong to.</summary>
-    public CpuBackend Backend => _backend;
 
     /// <inheritdoc />
     public void BatchNormTrainingForward(DeviceBuffer x, int batch, int channels, int spatial, DeviceBuffer gamma, DeviceBuffer beta,
