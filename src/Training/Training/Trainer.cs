@@ -197,6 +197,7 @@ public sealed class Trainer
         int logEvery = _config.LogEvery > 0 ? _config.LogEvery : Math.Max(1, _config.HyperparameterSteps / 100);
         var initialHypers = hypers.Summary();
         using var metrics = _outDir is null ? null : new MetricsWriter(Path.Combine(_outDir, "metrics.csv"), _data.Task == TaskKind.Classification);
+        using var events = _outDir is null ? null : new Reporting.TensorBoardWriter(_outDir); // TensorBoard: every metrics.csv scalar
         if (_outDir is not null)
         {
             AtomicFile.WriteAllText(Path.Combine(_outDir, "config.yaml"), _config.ToYaml());
@@ -204,6 +205,7 @@ public sealed class Trainer
 
         var initial = EvaluateAll(evalExecutor, weights, trainSplit, chunk);
         metrics?.Write(0, 0, initial, hypers.Summary());
+        events?.WriteMetricsRow(0, MetricsColumns(0, initial, hypers.Summary()));
         var trainClock = new Stopwatch();
         string? failure = null;
         var latest = initial;
@@ -271,6 +273,7 @@ public sealed class Trainer
                     }
 
                     metrics?.Write(step, hyperStep + 1, latest, hypers.Summary());
+                    events?.WriteMetricsRow(step, MetricsColumns(hyperStep + 1, latest, hypers.Summary()));
                     SaveCheckpoint(model, weights, modelState, hypers, latest, step);
                 }
 
@@ -426,6 +429,14 @@ public sealed class Trainer
             return d;
         }
     }
+
+    // One metrics.csv row's values by column (step aside), for the TensorBoard event file; must name every column MetricsWriter writes.
+    private static IEnumerable<KeyValuePair<string, double?>> MetricsColumns(int hyperStep, SplitMetrics m, Dictionary<string, double> hypers) =>
+    [
+        new("hyper_step", hyperStep), new("training_loss", m.Train.Loss), new("validation_loss", m.Validation?.Loss), new("test_loss", m.Test.Loss),
+        new("training_accuracy", m.Train.Accuracy), new("validation_accuracy", m.Validation?.Accuracy), new("test_accuracy", m.Test.Accuracy),
+        .. hypers.Select(kv => new KeyValuePair<string, double?>(kv.Key, kv.Value)),
+    ];
 
     /// <summary>Appends one CSV row per log point, flushed at once so a killed run keeps every row written.</summary>
     private sealed class MetricsWriter : IDisposable
