@@ -80,7 +80,8 @@ internal static class TrainCommand
                     summary = trainer.Run(optimiser, new SynchronousProgress<TrainingProgress>(p =>
                     {
                         task.Value = p.WeightStep;
-                        task.Description = Markup.Escape(Describe(p));
+                        // The live line keeps to the losses so that it fits a terminal; the hyperparameters are in the lines above it.
+                        task.Description = Markup.Escape(Describe(p, withHyperparameters: false));
                         if (PeriodicLine(p) is { } line)
                         {
                             err.WriteLine(line);
@@ -103,12 +104,13 @@ internal static class TrainCommand
         return summary!;
     }
 
-    private static string Describe(TrainingProgress p)
+    private static string Describe(TrainingProgress p, bool withHyperparameters = true)
     {
         var inv = CultureInfo.InvariantCulture;
         string val = p.ValidationLoss is { } v ? v.ToString("F4", inv) : "-";
         string test = p.TestLoss is { } t ? t.ToString("F4", inv) : "-";
-        return $"train {p.TrainingLoss.ToString("F4", inv)} val {val} test {test} | {p.Hyperparameters}";
+        string losses = $"train {p.TrainingLoss.ToString("F4", inv)} val {val} test {test}";
+        return withHyperparameters ? $"{losses} | {p.Hyperparameters}" : losses;
     }
 
     /// <summary>
