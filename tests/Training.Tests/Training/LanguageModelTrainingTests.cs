@@ -181,6 +181,7 @@ public sealed class LanguageModelTrainingTests
             neumann.BeforeUpdate(state);
             diffThroughOpt.BeforeUpdate(state);
             SgdUpdateRule.Instance.Step(backend, weights, gradient, [velocity], hypers);
+            state.WeightStep = step + 1;
         }
 
         float[] snapshot = Download(backend, modelState);
