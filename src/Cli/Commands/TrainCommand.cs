@@ -37,7 +37,6 @@ internal static class TrainCommand
     /// <summary>Loads the data, trains with a live progress bar, prints the outcome.</summary>
     public static TrainingSummary Run(TrainingConfig cfg, string? dataDir, string output, string backendChoice, CancellationToken token)
     {
-        Trainer.RequireSupported(cfg);
         // One writer per run folder, for the whole run (released by the OS however this process ends).
         using var folderLock = RunFolderLock.Acquire(output);
         var data = DataSetLoader.Load(cfg, dataDir);

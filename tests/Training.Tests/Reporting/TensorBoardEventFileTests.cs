@@ -22,6 +22,7 @@ public sealed class TensorBoardEventFileTests
         ["hyper_step"] = "Progress/Hyperparameter_Step",
         ["training_loss"] = "Loss/Training", ["validation_loss"] = "Loss/Validation", ["test_loss"] = "Loss/Test",
         ["training_accuracy"] = "Accuracy/Training", ["validation_accuracy"] = "Accuracy/Validation", ["test_accuracy"] = "Accuracy/Test",
+        ["training_perplexity"] = "Perplexity/Training", ["validation_perplexity"] = "Perplexity/Validation", ["test_perplexity"] = "Perplexity/Test",
         ["lr"] = "Hyperparameter/Lr", ["weight_decay"] = "Hyperparameter/Weight_Decay", ["momentum"] = "Hyperparameter/Momentum",
         ["lr.mean"] = "Hyperparameter/Lr/mean", ["lr.min"] = "Hyperparameter/Lr/min", ["lr.q25"] = "Hyperparameter/Lr/q25",
         ["lr.median"] = "Hyperparameter/Lr/median", ["lr.q75"] = "Hyperparameter/Lr/q75", ["lr.max"] = "Hyperparameter/Lr/max",
@@ -47,43 +48,7 @@ public sealed class TensorBoardEventFileTests
             var summary = new Trainer(config, data, backend, dir).Run(optimiser);
             Assert.False(summary.Diverged, summary.Message);
 
-            string[] files = Directory.GetFiles(dir, "events.out.tfevents.*");
-            Assert.Single(files);
-            var events = ReadEventFile(files[0]);
-            Assert.Equal("brain.Event:2", events[0].FileVersion);
-            Assert.Empty(events[0].Values);
-            var byStep = events.Skip(1).ToDictionary(e => e.Step, e => e.Values);
-
-            string[] lines = File.ReadAllLines(Path.Combine(dir, "metrics.csv"));
-            string[] header = lines[0].Split(',');
-            Assert.Equal(lines.Length - 1, byStep.Count);
-            int scalars = 0;
-            foreach (string line in lines.Skip(1))
-            {
-                string[] cells = line.Split(',');
-                long step = long.Parse(cells[0], CultureInfo.InvariantCulture);
-                Assert.True(byStep.TryGetValue(step, out var values), $"no event at step {step}");
-                int present = 0;
-                for (int c = 1; c < header.Length; c++)
-                {
-                    if (cells[c].Length == 0)
-                    {
-                        continue;
-                    }
-
-                    present++;
-                    Assert.True(ExpectedTags.TryGetValue(header[c], out string? tag), $"metrics.csv column '{header[c]}' has no documented tag");
-                    Assert.True(values.TryGetValue(tag, out float actual), $"step {step}: tag {tag} ({header[c]}) missing");
-                    double expected = double.Parse(cells[c], CultureInfo.InvariantCulture);
-                    // The CSV keeps 7 significant digits (relative error up to 5e-7), the event file a float32 (6e-8).
-                    Assert.True(Math.Abs(actual - expected) <= 1e-6 * Math.Abs(expected), $"step {step} {tag}: {actual} vs {expected}");
-                    scalars++;
-                }
-
-                Assert.Equal(present, values.Count);
-            }
-
-            Assert.True(scalars >= (lines.Length - 1) * 5, $"only {scalars} scalars compared");
+            string[] header = AssertEventFileHoldsMetricsCsv(dir);
             if (algorithm == "ours-wd-hdlr-m")
             {
                 Assert.Contains("lr.q25", header);
@@ -100,6 +65,55 @@ public sealed class TensorBoardEventFileTests
             {
                 Directory.Delete(dir, true);
             }
+        }
+    }
+
+    [Fact]
+    public void ALanguageModelsEventFileHoldsItsPerplexities()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"onepass-tensorboard-{Guid.NewGuid():N}");
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var random = new Random(3);
+            string[] words = ["the", "cat", "a", "dog", "sees", "likes", "ball", "tree"];
+            string Text(int lines) => string.Concat(Enumerable.Range(0, lines).Select(_ =>
+                string.Join(' ', Enumerable.Range(0, 4).Select(_ => words[random.Next(words.Length)])) + " .\n"));
+            File.WriteAllText(Path.Combine(dir, "train.txt"), Text(200));
+            File.WriteAllText(Path.Combine(dir, "heldout.txt"), Text(100));
+            string path = Path.Combine(dir, "lm.yaml");
+            File.WriteAllText(path, """
+                dataset:
+                  kind: text
+                  name: tiny
+                  train_file: train.txt
+                  validation_file: heldout.txt
+                  test_file: heldout.txt
+                  validation_line_share: 0.5
+                algorithm: ours-wd-lr-m
+                network_weight_steps: 3
+                hyperparameter_steps: 4
+                batch_size: 5
+                log_every: 2
+                model:
+                  architecture: lstm
+                  embedding_size: 4
+                  hidden_size: 6
+                  layers: 1
+                  sequences: 2
+                  steps: 5
+                """);
+            var config = TrainingConfig.Load(path);
+            string run = Path.Combine(dir, "run");
+            using var backend = new CpuBackend();
+            using var optimiser = HyperOptimiserFactory.Create(config);
+            var summary = new Trainer(config, DataSetLoader.Load(config, null), backend, run).Run(optimiser);
+            Assert.False(summary.Diverged, summary.Message);
+            Assert.Contains("test_perplexity", AssertEventFileHoldsMetricsCsv(run));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
         }
     }
 
@@ -162,6 +176,50 @@ public sealed class TensorBoardEventFileTests
         // CRC-32C of "123456789" is 0xE3069283 (the standard check value).
         Assert.Equal(0xE3069283u, Crc32C(Encoding.ASCII.GetBytes("123456789")));
         Assert.Equal(Mask(0xE3069283u), TensorBoardWriter.MaskedCrc32C(Encoding.ASCII.GetBytes("123456789")));
+    }
+
+    // Reads the run folder's one event file with the reader below and checks it against metrics.csv: an event per
+    // row at the row's step, holding exactly the row's non-empty cells under their documented tags. Returns the header.
+    private static string[] AssertEventFileHoldsMetricsCsv(string dir)
+    {
+        string[] files = Directory.GetFiles(dir, "events.out.tfevents.*");
+        Assert.Single(files);
+        var events = ReadEventFile(files[0]);
+        Assert.Equal("brain.Event:2", events[0].FileVersion);
+        Assert.Empty(events[0].Values);
+        var byStep = events.Skip(1).ToDictionary(e => e.Step, e => e.Values);
+
+        string[] lines = File.ReadAllLines(Path.Combine(dir, "metrics.csv"));
+        string[] header = lines[0].Split(',');
+        Assert.Equal(lines.Length - 1, byStep.Count);
+        int scalars = 0;
+        foreach (string line in lines.Skip(1))
+        {
+            string[] cells = line.Split(',');
+            long step = long.Parse(cells[0], CultureInfo.InvariantCulture);
+            Assert.True(byStep.TryGetValue(step, out var values), $"no event at step {step}");
+            int present = 0;
+            for (int c = 1; c < header.Length; c++)
+            {
+                if (cells[c].Length == 0)
+                {
+                    continue;
+                }
+
+                present++;
+                Assert.True(ExpectedTags.TryGetValue(header[c], out string? tag), $"metrics.csv column '{header[c]}' has no documented tag");
+                Assert.True(values.TryGetValue(tag, out float actual), $"step {step}: tag {tag} ({header[c]}) missing");
+                double expected = double.Parse(cells[c], CultureInfo.InvariantCulture);
+                // The CSV keeps 7 significant digits (relative error up to 5e-7), the event file a float32 (6e-8).
+                Assert.True(Math.Abs(actual - expected) <= 1e-6 * Math.Abs(expected), $"step {step} {tag}: {actual} vs {expected}");
+                scalars++;
+            }
+
+            Assert.Equal(present, values.Count);
+        }
+
+        Assert.True(scalars >= (lines.Length - 1) * 5, $"only {scalars} scalars compared");
+        return header;
     }
 
     private static DataSet Synthetic(bool classification)
