@@ -66,7 +66,20 @@ public sealed class LanguageModelSession : IDisposable
                 ? n
                 : throw new ModelFileException(modelPath, $"metadata '{key}' is '{text}': expected a positive integer");
         int layers = Number(LanguageModelExporter.LayersKey), hidden = Number(LanguageModelExporter.HiddenSizeKey);
-        var inner = OnnxInferenceSession.Create(modelPath, provider, log);
+        OnnxInferenceSession inner;
+        // h0 and c0 are optional inputs by design (inputs with a default): ORT's notice that such a default is not
+        // constant-folded is expected, not something to show the user; any other message passes through.
+        using (OnnxRuntimeLog.Subscribe(entry =>
+        {
+            if (!entry.Message.Contains("appears in graph inputs", StringComparison.Ordinal))
+            {
+                Console.Error.WriteLine(entry.ToString());
+            }
+        }))
+        {
+            inner = OnnxInferenceSession.Create(modelPath, provider, log);
+        }
+
         try
         {
             if (!inner.InputNames.Contains(LanguageModelExporter.TokensName) || Outputs.Any(o => !inner.OutputNames.Contains(o)))
