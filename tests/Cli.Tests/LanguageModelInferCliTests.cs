@@ -9,7 +9,7 @@ namespace OnePass.Cli.Tests;
 /// `onepass export` and `onepass infer` on a small LSTM language model: a text file's perplexity and a prompt's greedy
 /// continuation agree with the engine's; bad input is one line and exit code 1.
 /// </summary>
-public sealed class LanguageModelInferCliTests : IDisposable
+public sealed class LanguageModelInferCliTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly string dir = OnePassProcess.TempDir();
 
@@ -47,8 +47,9 @@ public sealed class LanguageModelInferCliTests : IDisposable
     private static int[] ExpectedIds() => Lines.SelectMany(line => line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
         .Select(w => w == "zebra" ? 1 : int.Parse(w[1..], CultureInfo.InvariantCulture)).Append(0)).ToArray();
 
-    private static void AssertOneLineUserError(OnePassProcess.Result r, params string[] fragments)
+    private void AssertOneLineUserError(OnePassProcess.Result r, params string[] fragments)
     {
+        output.WriteLine(r.StdErr.Trim());
         Assert.True(r.ExitCode == 1, $"exit {r.ExitCode}: {r.StdOut}{r.StdErr}");
         string error = r.StdErr.Trim();
         Assert.DoesNotContain('\n', error);
@@ -82,6 +83,7 @@ public sealed class LanguageModelInferCliTests : IDisposable
         Assert.True(Math.Abs(crossEntropy - Math.Log(TinyLanguageModel.Vocabulary)) > 0.05, $"cross-entropy {crossEntropy}");
 
         var plain = OnePassProcess.Run("infer", "--model", model, "--input", text, "--provider", "cpu");
+        output.WriteLine(r.StdOut + plain.StdOut + plain.StdErr);
         Assert.True(plain.ExitCode == 0, plain.StdOut + plain.StdErr);
         Assert.Contains($"perplexity", plain.StdOut);
         Assert.Contains(Math.Exp(crossEntropy).ToString("F2", CultureInfo.InvariantCulture), plain.StdOut);
@@ -98,6 +100,7 @@ public sealed class LanguageModelInferCliTests : IDisposable
 
         var r = OnePassProcess.Run("infer", "--model", model, "--prompt", "w3 w17  w5 w40", "--generate", "15", "--provider", "cpu");
         Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        output.WriteLine(r.StdOut + r.StdErr);
         Assert.Equal(string.Join(' ', expected.Select(id => words[id])), r.StdOut.Trim());
         // Not a constant: the continuation uses more than one word.
         Assert.True(expected.Distinct().Count() > 1, string.Join(' ', expected));
