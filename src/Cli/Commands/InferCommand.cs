@@ -74,7 +74,7 @@ internal static class InferCommand
                 return LanguageModelInfer.Run(new LanguageModelInfer.Request(modelFile, inputPath, promptText, words, chunk, choice, parse.GetValue(json), parse.GetValue(run)));
             }
 
-            if (promptText is not null || parse.GetResult(generate) is { Implicit: false } || parse.GetValue(json))
+            if (File.Exists(modelFile) && (promptText is not null || parse.GetResult(generate) is { Implicit: false } || parse.GetValue(json)))
             {
                 string given = promptText is not null ? "--prompt" : parse.GetValue(json) ? "--json" : "--generate";
                 throw new UserInputException($"{given} goes with a language model; {modelFile} is not one (its metadata has no vocabulary)");
