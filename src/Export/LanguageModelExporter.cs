@@ -190,15 +190,20 @@ public static class LanguageModelExporter
         builder.AddOutput(FinalHiddenName, [layers, "N", hidden], "hidden state of every LSTM layer after the last time step: feed it back as h0 to continue the streams");
         builder.AddOutput(FinalCellName, [layers, "N", hidden], "cell state of every LSTM layer after the last time step: feed it back as c0 to continue the streams");
 
+        // The engine's description names its training batch (sequences), which the exported model does not fix.
+        var encoder = path.First(n => n.Op is EmbeddingOp).Inputs[1];
+        int embedding = model.Parameters.First(p => p.Value == encoder).Shape[1];
+        string description = $"LSTM language model: vocabulary {vocabularySize}, embedding {embedding}, {layers}x{hidden} LSTM";
         var metadata = OnnxExporter.Metadata(model, header);
         metadata.Remove("input_width");
+        metadata["model"] = description;
         var inv = CultureInfo.InvariantCulture;
         metadata[VocabularyKey] = string.Join('\n', header.Vocabulary!);
         metadata[LayersKey] = layers.ToString(inv);
         metadata[HiddenSizeKey] = hidden.ToString(inv);
         string dataSet = string.IsNullOrEmpty(header.DataSet) ? "an unnamed text" : header.DataSet;
         string algorithm = string.IsNullOrEmpty(header.Algorithm) ? string.Empty : $" with {header.Algorithm}";
-        string doc = $"OnePass {model.Description} trained on {dataSet}{algorithm}: input token ids [T, N] (optional states h0, c0 [{layers}, N, {hidden}]), "
+        string doc = $"OnePass {description} trained on {dataSet}{algorithm}: input token ids [T, N] (optional states h0, c0 [{layers}, N, {hidden}]), "
             + $"outputs next-token logits, log-probabilities and probabilities [T, N, {vocabularySize}] and the final states hn, cn.";
         return OnnxModelFactory.CreateModel(builder, doc, metadata);
     }

@@ -24,6 +24,10 @@ public sealed class LanguageModelInferCliTests(Xunit.Abstractions.ITestOutputHel
         TinyLanguageModel.Checkpoint(Weights, vocabulary).Save(Path.Combine(run, Checkpoint.FileName));
         var r = OnePassProcess.Run("export", "--run", run);
         Assert.True(r.ExitCode == 0, r.StdOut + r.StdErr);
+        // The vocabulary is summarised on one line, not listed word by word.
+        Assert.Contains($"vocabulary = 50 words ({string.Join(' ', vocabulary!.Take(8))} …)", r.StdOut);
+        Assert.True(r.StdOut.Split('\n').Length < 40, r.StdOut);
+        Assert.Contains("LSTM language model: vocabulary 50, embedding 10, 2x8 LSTM trained on ptb", r.StdOut);
         return Path.Combine(run, "model.onnx");
     }
 
