@@ -133,6 +133,17 @@ public sealed class LanguageModelInferCliTests(Xunit.Abstractions.ITestOutputHel
         AssertOneLineUserError(OnePassProcess.Run("infer", "--model", model, "--input", text, "--labels", text, "--provider", "cpu"), "--labels");
         AssertOneLineUserError(OnePassProcess.Run("infer", "--model", model, "--input", text, "--generate", "3", "--provider", "cpu"), "--generate goes with --prompt");
 
+        // The language-model options on a model that is not one.
+        string mlpRun = Path.Combine(dir, "mlp");
+        var mlp = new CheckpointHeader
+        {
+            OnePassVersion = "test", DataSet = "table:test", Task = "regression", LayerSizes = [3, 2], Activation = "relu", Loss = "mse",
+            InputMean = new float[3], InputStd = [1f, 1f, 1f], TargetStd = 1f,
+        };
+        new Checkpoint(mlp, new float[8]).Save(Path.Combine(mlpRun, Checkpoint.FileName));
+        Assert.Equal(0, OnePassProcess.Run("export", "--run", mlpRun).ExitCode);
+        AssertOneLineUserError(OnePassProcess.Run("infer", "--model", Path.Combine(mlpRun, "model.onnx"), "--prompt", "w3", "--provider", "cpu"), "--prompt goes with a language model", "is not one");
+
         // A language-model checkpoint without a vocabulary cannot be exported.
         string run = Path.Combine(dir, "novocab");
         TinyLanguageModel.Checkpoint(Weights, vocabulary: null).Save(Path.Combine(run, Checkpoint.FileName));
