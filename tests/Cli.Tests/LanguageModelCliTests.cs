@@ -27,7 +27,7 @@ public sealed class LanguageModelCliTests
     }
 
     [Fact]
-    public void TrainOnThePtbConfigurationFailsWithOneClearLine()
+    public void TrainOnThePtbConfigurationWithoutTheCorpusFailsWithOneClearLine()
     {
         string dir = Directory.CreateTempSubdirectory("onepass-lm-").FullName;
         try
@@ -35,7 +35,8 @@ public sealed class LanguageModelCliTests
             var r = OnePassProcess.Run("train", "--config", RepoConfig("ptb-lstm.yaml"), "--backend", "cpu", "--out", Path.Combine(dir, "run"));
             Assert.NotEqual(0, r.ExitCode);
             Assert.NotEqual(70, r.ExitCode);
-            Assert.Contains("TBPTT", r.StdErr);
+            Assert.Contains("Penn Treebank was not found", r.StdErr);
+            Assert.Single(r.StdErr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("onepass:", StringComparison.Ordinal));
             Assert.DoesNotContain("   at ", r.StdErr);
         }
         finally

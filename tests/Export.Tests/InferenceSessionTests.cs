@@ -132,10 +132,39 @@ public sealed class InferenceSessionTests(ITestOutputHelper testOutput) : IDispo
         }
 
         var line = Assert.Single(lines);
-        Assert.StartsWith("CUDA execution provider unavailable, using CPU: ", line);
+        Assert.StartsWith("CUDA execution provider unavailable, using CPU (", line);
         Assert.DoesNotContain('\n', line);
+        if (!OnnxInferenceSession.DebugLogRequested(Environment.GetEnvironmentVariable(OnnxInferenceSession.DebugVariable)))
+        {
+            // Issue 13 item 6: one short line; ONNX Runtime's whole load error only with ONEPASS_DEBUG.
+            Assert.True(line.Length <= 160, $"{line.Length} characters: {line}");
+            Assert.DoesNotContain("[ErrorCode", line);
+        }
+
         var output = session.Run([1f, 2f, 3f], 1)["probabilities"];
         Assert.InRange(Math.Abs(output[0] - TinyModel.Expected([1f, 2f, 3f], 1)[0]), 0, 1e-5);
+    }
+
+    [Fact]
+    public void TheFallbackNoticeIsOneShortLineAndTheFullReasonOnlyInTheDebugLog()
+    {
+        const string ort = "[ErrorCode:Fail] OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library (Failed to load library "
+            + "libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory)";
+        var quiet = OnnxInferenceSession.FallbackNotice(ort, debug: false);
+        Assert.Equal("CUDA execution provider unavailable, using CPU (libcublasLt.so.13 not found); ONEPASS_DEBUG=1 shows ONNX Runtime's message", Assert.Single(quiet));
+        var verbose = OnnxInferenceSession.FallbackNotice(ort, debug: true);
+        Assert.Equal(2, verbose.Count);
+        Assert.Equal("CUDA execution provider unavailable, using CPU (libcublasLt.so.13 not found)", verbose[0]);
+        Assert.Equal("debug: ONNX Runtime's reason: " + ort, verbose[1]);
+
+        // Another reason: its gist without ORT's prefixes, cut to 80 characters.
+        string other = OnnxInferenceSession.ShortReason("[ErrorCode:Fail] OrtSessionOptionsAppendExecutionProvider_Cuda: CUDA failure 35: "
+            + "CUDA driver version is insufficient for CUDA runtime version ; GPU=0 ; hostname=x ; file=cuda_execution_provider.cc ; line=200");
+        Assert.StartsWith("CUDA failure 35: CUDA driver version is insufficient", other);
+        Assert.True(other.Length <= 80, other);
+        Assert.True(OnnxInferenceSession.DebugLogRequested("1"));
+        Assert.False(OnnxInferenceSession.DebugLogRequested("0"));
+        Assert.False(OnnxInferenceSession.DebugLogRequested(null));
     }
 
     [Fact]

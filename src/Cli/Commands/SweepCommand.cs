@@ -21,7 +21,7 @@ internal static class SweepCommand
         var inits = new Option<int>("--inits") { Description = "Number of random initialisations", DefaultValueFactory = _ => 20 };
         var seed = new Option<int>("--seed") { Description = "Seed for drawing the initialisations", DefaultValueFactory = _ => 0 };
         var parallel = new Option<int>("--parallel") { Description = "Runs at once (default: the number of cores)", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var shard = new Option<string?>("--shard") { Description = "i/n: run only runs whose index modulo n is i" };
+        var shard = new Option<string?>("--shard") { Description = "i/n: run only runs whose index modulo n is i (n such shards, e.g. a SLURM array or Kubernetes Indexed Job as in deploy/, share the sweep into one --out folder)" };
         var outDir = new Option<string>("--out") { Description = "Sweep folder (DIR/<algorithm>/init-<k>/)", Required = true };
         var set = new Option<string[]>("--set") { Description = "Configuration override passed to every run (repeatable)" };
         var dataDir = CommonOptions.DataDir();

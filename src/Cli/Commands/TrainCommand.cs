@@ -37,7 +37,6 @@ internal static class TrainCommand
     /// <summary>Loads the data, trains with a live progress bar, prints the outcome.</summary>
     public static TrainingSummary Run(TrainingConfig cfg, string? dataDir, string output, string backendChoice, CancellationToken token)
     {
-        Trainer.RequireSupported(cfg);
         // One writer per run folder, for the whole run (released by the OS however this process ends).
         using var folderLock = RunFolderLock.Acquire(output);
         var data = DataSetLoader.Load(cfg, dataDir);
@@ -54,6 +53,22 @@ internal static class TrainCommand
             $"{Markup.Escape(cfg.Algorithm)}, {Markup.Escape(backend.Description)}, {cfg.HyperparameterSteps}×{cfg.NetworkWeightSteps} steps -> {Markup.Escape(output)}");
         TrainingSummary? summary = null;
         bool interactive = !Console.IsErrorRedirected;
+        // The hyperparameters' path as it goes: a line (losses and hyperparameters) every twentieth of the run, kept
+        // above the live progress bar on a terminal, and the only progress output when standard error is redirected.
+        long lastPrinted = -1;
+        int every = Math.Max(1, cfg.HyperparameterSteps / 20);
+        string? PeriodicLine(TrainingProgress p)
+        {
+            long hyperStep = p.WeightStep / cfg.NetworkWeightSteps;
+            if (hyperStep % every != 0 || hyperStep == lastPrinted)
+            {
+                return null;
+            }
+
+            lastPrinted = hyperStep;
+            return $"  step {p.WeightStep}/{p.TotalWeightSteps}  {Describe(p)}";
+        }
+
         if (interactive)
         {
             err.Progress().AutoClear(false).HideCompleted(false)
@@ -64,21 +79,22 @@ internal static class TrainCommand
                     summary = trainer.Run(optimiser, new SynchronousProgress<TrainingProgress>(p =>
                     {
                         task.Value = p.WeightStep;
-                        task.Description = Markup.Escape(Describe(p));
+                        // The live line keeps to the losses so that it fits a terminal; the hyperparameters are in the lines above it.
+                        task.Description = Markup.Escape(Describe(p, withHyperparameters: false));
+                        if (PeriodicLine(p) is { } line)
+                        {
+                            err.WriteLine(line);
+                        }
                     }), token);
                 });
         }
         else
         {
-            long lastPrinted = -1;
-            int every = Math.Max(1, cfg.HyperparameterSteps / 20);
             summary = trainer.Run(optimiser, new SynchronousProgress<TrainingProgress>(p =>
             {
-                long hyperStep = p.WeightStep / cfg.NetworkWeightSteps;
-                if (hyperStep % every == 0 && hyperStep != lastPrinted)
+                if (PeriodicLine(p) is { } line)
                 {
-                    lastPrinted = hyperStep;
-                    Console.Error.WriteLine($"  step {p.WeightStep}/{p.TotalWeightSteps}  {Describe(p)}");
+                    Console.Error.WriteLine(line);
                 }
             }), token);
         }
@@ -87,12 +103,26 @@ internal static class TrainCommand
         return summary!;
     }
 
-    private static string Describe(TrainingProgress p)
+    private static string Describe(TrainingProgress p, bool withHyperparameters = true)
     {
         var inv = CultureInfo.InvariantCulture;
         string val = p.ValidationLoss is { } v ? v.ToString("F4", inv) : "-";
         string test = p.TestLoss is { } t ? t.ToString("F4", inv) : "-";
-        return $"train {p.TrainingLoss.ToString("F4", inv)} val {val} test {test} | {p.Hyperparameters}";
+        string losses = $"train {p.TrainingLoss.ToString("F4", inv)} val {val} test {test}";
+        return withHyperparameters ? $"{losses} | {p.Hyperparameters}" : losses;
+    }
+
+    /// <summary>
+    /// "hyperparameters (initial → final): lr 0.03162 → 0.0451, weight_decay 1e-05 → 1.3e-05, momentum 0.5 → 0.62":
+    /// each hyperparameter in natural space at the start and the end of the run (per-weight ones by their summary
+    /// statistics, lr.mean, lr.median, …).
+    /// </summary>
+    internal static string HyperparameterPath(TrainingSummary s)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var parts = s.Hyperparameters.Select(kv =>
+            $"{kv.Key} {(s.InitialHyperparameters.TryGetValue(kv.Key, out double initial) ? initial.ToString("G4", inv) : "?")} → {kv.Value.ToString("G4", inv)}");
+        return $"hyperparameters (initial → final, {s.Algorithm}): {string.Join(", ", parts)}";
     }
 
     private static void Report(TrainingSummary s, string output)
@@ -105,7 +135,7 @@ internal static class TrainCommand
 
         Console.WriteLine($"initial test loss {s.Initial.TestLoss.ToString("F4", inv)}" + (s.Initial.TestAccuracy is { } ia ? $", test accuracy {ia.ToString("P2", inv)}" : ""));
         Console.WriteLine($"final   test loss {s.Final.TestLoss.ToString("F4", inv)}" + (s.Final.TestAccuracy is { } fa ? $", test accuracy {fa.ToString("P2", inv)}" : ""));
-        Console.WriteLine($"hyperparameters {string.Join(", ", s.Hyperparameters.Select(kv => $"{kv.Key}={kv.Value.ToString("G4", inv)}"))}");
+        Console.WriteLine(HyperparameterPath(s));
         Console.WriteLine($"{s.WeightSteps} weight steps in {s.WallSeconds.ToString("F1", inv)} s ({s.TrainSeconds.ToString("F1", inv)} s training); results in {output}");
     }
 }

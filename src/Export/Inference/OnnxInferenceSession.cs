@@ -125,7 +125,11 @@ public sealed class OnnxInferenceSession : IDisposable
                 }
 
                 var cpu = CreateCpu(modelPath, logId);
-                log?.Invoke($"CUDA execution provider unavailable, using CPU: {ModelFileException.OneLine(failure!.Message)}");
+                foreach (var line in FallbackNotice(failure!.Message, DebugLogRequested(Environment.GetEnvironmentVariable(DebugVariable))))
+                {
+                    log?.Invoke(line);
+                }
+
                 return cpu;
             }
 
@@ -263,6 +267,42 @@ public sealed class OnnxInferenceSession : IDisposable
     }
 
     /// <summary>Returns null and the reason when CUDA cannot be used; ModelFileException when the model itself fails.</summary>
+    /// <summary>The environment variable that, set to anything but empty or 0, adds ONNX Runtime's full reason to the CPU fallback notice.</summary>
+    public const string DebugVariable = "ONEPASS_DEBUG";
+
+    /// <summary>
+    /// The lines <see cref="ExecutionProviderChoice.Auto"/> logs when it falls back to the CPU: one short line with
+    /// the gist of ONNX Runtime's reason (the missing library, when that is the reason), and, when
+    /// <paramref name="debug"/>, a second line with the whole of it.
+    /// </summary>
+    internal static IReadOnlyList<string> FallbackNotice(string reason, bool debug)
+    {
+        string full = ModelFileException.OneLine(reason);
+        string notice = $"CUDA execution provider unavailable, using CPU ({ShortReason(full)})";
+        return debug ? [notice, $"debug: ONNX Runtime's reason: {full}"] : [notice + $"; {DebugVariable}=1 shows ONNX Runtime's message"];
+    }
+
+    internal static bool DebugLogRequested(string? value) => !string.IsNullOrWhiteSpace(value) && value.Trim() != "0";
+
+    /// <summary>
+    /// The gist of an execution-provider failure in a few words: "libcublasLt.so.13 not found" for ORT's
+    /// "Failed to load library … with error: libcublasLt.so.13: cannot open shared object file", else its first
+    /// 80 characters without ORT's error-code prefix.
+    /// </summary>
+    internal static string ShortReason(string message)
+    {
+        var missing = System.Text.RegularExpressions.Regex.Match(message,
+            @"([^\s/\\:()]+\.(?:so(?:\.[0-9]+)*|dll|dylib))\s*:\s*cannot open shared object file");
+        if (missing.Success)
+        {
+            return $"{missing.Groups[1].Value} not found";
+        }
+
+        string text = System.Text.RegularExpressions.Regex.Replace(message, @"^\s*\[ErrorCode:[^\]]*\]\s*", string.Empty);
+        text = System.Text.RegularExpressions.Regex.Replace(text, @"^OrtSessionOptionsAppendExecutionProvider_\w+:\s*", string.Empty);
+        return text.Length <= 80 ? text : text[..79].TrimEnd() + "…";
+    }
+
     private static OnnxInferenceSession? TryCreateCuda(string modelPath, string logId, out Exception? failure)
     {
         failure = null;

@@ -18,23 +18,35 @@ public sealed partial class TrainingConfig
     /// <summary>The table a <c>dataset:</c> mapping describes; null when <see cref="DataSet"/> names a built-in set.</summary>
     public TableSpec? Table { get; private set; }
 
-    // dataset: NAME, or dataset: {kind: table, ...}.
+    // dataset: NAME, or dataset: {kind: table, ...}, or dataset: {kind: text, ...}.
     private void SetDataSet(YamlNode node, string where)
     {
         if (node is YamlMappingNode mapping)
         {
+            string? kindName = mapping.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "kind" }).Value is YamlScalarNode { Value: { } k0 } ? k0 : null;
+            if (kindName is null)
+            {
+                throw new ConfigException($"{where}: a dataset mapping needs kind: table (a table of data) or kind: text (a word-level corpus)");
+            }
+
+            if (kindName == "text")
+            {
+                var text = new TextCorpusSpec();
+                foreach (var (keyNode, value) in mapping.Children)
+                {
+                    string key = keyNode is YamlScalarNode { Value: { } k } ? k : throw new ConfigException($"{where}: a key must be a plain name");
+                    text = SetTextKey(text, key, value, $"{where}: dataset.{key} (line {keyNode.Start.Line})");
+                }
+
+                SetText(text, where);
+                return;
+            }
+
             var spec = new TableSpec();
-            bool kind = false;
             foreach (var (keyNode, value) in mapping.Children)
             {
                 string key = keyNode is YamlScalarNode { Value: { } k } ? k : throw new ConfigException($"{where}: a key must be a plain name");
-                kind |= key == "kind";
                 spec = SetTableKey(spec, key, value, $"{where}: dataset.{key} (line {keyNode.Start.Line})");
-            }
-
-            if (!kind)
-            {
-                throw new ConfigException($"{where}: a dataset mapping needs kind: table");
             }
 
             SetTable(spec, where);
@@ -43,6 +55,7 @@ public sealed partial class TrainingConfig
 
         DataSet = Text(node, where);
         Table = null;
+        TextCorpus = null;
     }
 
     private void SetTable(TableSpec spec, string where)
@@ -58,6 +71,7 @@ public sealed partial class TrainingConfig
         }
 
         Table = spec;
+        TextCorpus = null;
         DataSet = spec.DataSetName;
     }
 
@@ -69,9 +83,15 @@ public sealed partial class TrainingConfig
             return false;
         }
 
+        if (TextCorpus is not null)
+        {
+            SetText(SetTextKey(TextCorpus, key["dataset.".Length..], value, where), where);
+            return true;
+        }
+
         if (Table is null)
         {
-            throw new ConfigException($"{where}: '{key}' needs a dataset mapping (kind: table); this configuration's dataset is '{DataSet}'");
+            throw new ConfigException($"{where}: '{key}' needs a dataset mapping (kind: table or kind: text); this configuration's dataset is '{DataSet}'");
         }
 
         SetTable(SetTableKey(Table, key["dataset.".Length..], value, where), where);
@@ -80,7 +100,7 @@ public sealed partial class TrainingConfig
 
     private static TableSpec SetTableKey(TableSpec spec, string key, YamlNode value, string where) => key switch
     {
-        "kind" => Text(value, where) == "table" ? spec : throw new ConfigException($"{where}: kind '{Text(value, where)}' is not table (the one kind of data set a mapping describes)"),
+        "kind" => Text(value, where) == "table" ? spec : throw new ConfigException($"{where}: kind '{Text(value, where)}' is not table or text (the kinds of data set a mapping describes)"),
         "name" => spec with { Name = IsNull(value) ? null : Text(value, where) },
         "path" => spec with { Path = Text(value, where) },
         "target" => spec with { Target = Columns(value, where) },

@@ -101,6 +101,12 @@ public sealed partial class TrainingConfig
     public int EvaluationChunk { get; set; }
 
     /// <summary>
+    /// Whether every logged row evaluates the whole training split (true) or logs the mean of the training batches'
+    /// losses since the previous row (false, the default: far cheaper, as most trainers log it).
+    /// </summary>
+    public bool EvaluateFullTrainingSet { get; set; }
+
+    /// <summary>
     /// Global norm the training gradient is clipped to inside the weight update (network_weight_grad_clipping.norm;
     /// PyTorch's clip_grad_norm_, differentiated through by every hyperparameter optimiser); 0: no clipping.
     /// </summary>
@@ -140,6 +146,7 @@ public sealed partial class TrainingConfig
         ["model.steps"] = (c, n, w) => c.Steps = Integer(n, w),
         ["model.vocabulary"] = (c, n, w) => c.Vocabulary = Integer(n, w),
         ["evaluation_chunk"] = (c, n, w) => c.EvaluationChunk = Integer(n, w),
+        ["evaluate_full_training_set"] = (c, n, w) => c.EvaluateFullTrainingSet = Boolean(n, w),
         ["network_weight_grad_clipping.norm"] = (c, n, w) => c.GradientClipNorm = IsNull(n) ? 0 : Number(n, w),
     };
 
@@ -275,6 +282,15 @@ public sealed partial class TrainingConfig
             ? i
             : throw new ConfigException($"{where} must be an integer, got {Show(n)}");
 
+    private static bool Boolean(YamlNode n, string where) => n is YamlScalarNode { Value: { } v } && !IsQuoted(n)
+        ? v switch
+        {
+            "true" or "True" or "yes" => true,
+            "false" or "False" or "no" => false,
+            _ => throw new ConfigException($"{where} must be true or false, got {Show(n)}"),
+        }
+        : throw new ConfigException($"{where} must be true or false, got {Show(n)}");
+
     private static double[] Numbers(YamlNode n, string where) =>
         n is YamlSequenceNode seq
             ? seq.Children.Select(c => Number(c, where)).ToArray()
@@ -290,7 +306,7 @@ public sealed partial class TrainingConfig
     {
         string[] algorithms = ["random", "lorraine", "baydin", "diff-through-opt", "ours-wd-lr", "ours-wd-lr-m", "ours-wd-hdlr-m"];
         string[] datasets = ["fashion-mnist", "cifar10", "uci-energy", "uci-kin8nm", "uci-power", "ptb"];
-        Require(Table is not null || datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
+        Require(Table is not null || TextCorpus is not null || datasets.Contains(DataSet), $"dataset '{DataSet}' is not one of {string.Join(", ", datasets)}");
         Require(algorithms.Contains(Algorithm), $"algorithm '{Algorithm}' is not one of {string.Join(", ", algorithms)}");
         Require(NetworkWeightSteps >= 1, "network_weight_steps must be at least 1");
         Require(HyperparameterSteps >= 1, "hyperparameter_steps must be at least 1");
@@ -310,9 +326,9 @@ public sealed partial class TrainingConfig
         Require(InputShape is null || InputShape.Length == 3, $"model.input_shape must be [channels, height, width], got [{string.Join(", ", InputShape ?? [])}]");
         Require(Classes >= 0, "model.classes must be 0 (the data set's) or positive");
         Require(BaseWidth >= 0 && BaseWidth <= 4096, "model.base_width must be 0 (the architecture's default) or between 1 and 4096");
-        Require((DataSet == "ptb" && Table is null) == (Architecture == "lstm"), Architecture == "lstm"
-            ? $"model.architecture lstm is a language model; dataset '{DataSet}' is not a text corpus (use ptb)"
-            : $"dataset ptb is a text corpus; it needs model.architecture lstm, not {Architecture}");
+        Require(IsTextCorpus == (Architecture == "lstm"), Architecture == "lstm"
+            ? $"model.architecture lstm is a language model; dataset '{DataSet}' is not a text corpus (use ptb or a kind: text mapping)"
+            : $"dataset {DataSet} is a text corpus; it needs model.architecture lstm, not {Architecture}");
         if (Architecture == "lstm")
         {
             Require(EmbeddingSize is >= 1 and <= 65536, $"model.embedding_size must be between 1 and 65536, got {EmbeddingSize}");
@@ -322,6 +338,8 @@ public sealed partial class TrainingConfig
             Require(Steps is >= 1 and <= 1 << 20, $"model.steps must be between 1 and 1048576, got {Steps}");
             Require(Vocabulary is >= 0 and <= 1 << 24, $"model.vocabulary must be 0 (the data set's) or between 2 and 16777216, got {Vocabulary}");
             Require(Vocabulary != 1, "model.vocabulary must be 0 (the data set's) or at least 2");
+            Require(BatchSize == Steps, $"batch_size (a language model's rows are time steps) must equal model.steps: batch_size is {BatchSize}, model.steps {Steps}");
+            Require(ValidationBatchSize == 0 || ValidationBatchSize == Steps, $"validation_batch_size must be 0 or model.steps ({Steps}) for a language model, got {ValidationBatchSize}");
         }
 
         Require(EvaluationChunk >= 0, "evaluation_chunk must be 0 (automatic) or positive");
@@ -348,7 +366,11 @@ public sealed partial class TrainingConfig
         var inv = CultureInfo.InvariantCulture;
         string List<T>(IEnumerable<T> xs) => "[" + string.Join(", ", xs.Select(x => Convert.ToString(x, inv))) + "]";
         var sb = new StringBuilder();
-        if (Table is null)
+        if (TextCorpus is not null)
+        {
+            AppendText(sb);
+        }
+        else if (Table is null)
         {
             sb.AppendLine(inv, $"dataset: {DataSet}");
         }
@@ -372,6 +394,11 @@ public sealed partial class TrainingConfig
         sb.AppendLine(inv, $"lr_clip: {List(LrClip)}");
         sb.AppendLine(inv, $"lr_multiplier: {List(LrMultiplier)}");
         sb.AppendLine(inv, $"log_every: {LogEvery}");
+        if (EvaluateFullTrainingSet)
+        {
+            sb.AppendLine("evaluate_full_training_set: true");
+        }
+
         if (EvaluationChunk != 0)
         {
             sb.AppendLine(inv, $"evaluation_chunk: {EvaluationChunk}");

@@ -26,6 +26,12 @@ public sealed class Batch
     /// <summary>Targets, row-major, <see cref="Count"/> × <see cref="TargetWidth"/>.</summary>
     public float[] Targets { get; }
 
+    /// <summary>
+    /// True for the first batch of a pass through a token stream (<see cref="SequentialBatchSampler"/>): carried
+    /// recurrent states must restart from zero before it. Always false for shuffled batches.
+    /// </summary>
+    public bool StartsPass { get; internal set; }
+
     /// <summary>Number of rows.</summary>
     public int Count { get; }
 

@@ -7,7 +7,7 @@ namespace OnePass.Training.Data;
 /// When the batch size is at least the row count, every call returns all rows in their stored order
 /// (full-batch training).
 /// </summary>
-public sealed class BatchSampler
+public sealed class BatchSampler : IBatchSource
 {
     private readonly DataSplit _split;
     private readonly Random _random;

@@ -83,6 +83,17 @@ public sealed class DataSet
     /// <summary>The class labels, class index order, when a table's classification targets were labels; else null.</summary>
     public IReadOnlyList<string>? ClassLabels { get; init; }
 
+    /// <summary>
+    /// For a word-level corpus, the word of each token id; null otherwise. Such a data set's rows are time steps:
+    /// row t of a split holds the tokens at position t of its <see cref="InputWidth"/> parallel sequences (inputs)
+    /// and the tokens that follow them (targets), so consecutive rows continue every sequence and a batch of
+    /// consecutive rows is a truncated back-propagation window.
+    /// </summary>
+    public IReadOnlyList<string>? Vocabulary { get; init; }
+
+    /// <summary>True when the splits are token streams (see <see cref="Vocabulary"/>): batches must keep row order.</summary>
+    public bool IsTokenStream => Vocabulary is not null;
+
     /// <summary>The folder the data was read from, when it came from files (recorded in summary.json).</summary>
     public string? Folder { get; set; }
 }

@@ -147,9 +147,20 @@ public sealed class GraphExecutor : IDisposable
     /// </summary>
     public DeviceBuffer? WorkspaceBuffer(Node node) => Current.Workspace(node);
 
+    /// <summary>
+    /// When set, the first <see cref="Forward"/> after each <c>SetBatch</c> advances carried recurrent state (never
+    /// running statistics), as a real step does: for an executor that walks a stream of its own, such as the
+    /// validation stream of a language model's hypergradients, whose batches continue each other. Later forwards at
+    /// the same batch (at other weights) start from the same states. Off by default.
+    /// </summary>
+    public bool CarryStateOnNewBatch { get; set; }
+
+    private bool _newBatch;
+
     /// <summary>Uploads a batch of inputs [rows, inputs] and targets.</summary>
     public void SetBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int rows)
     {
+        _newBatch = true;
         SelectRows(rows);
         _backend.Upload(inputs, _current!.Values[_model.Input.Id]!);
         _backend.Upload(targets, _current.Values[_model.Target.Id]!);
@@ -159,6 +170,7 @@ public sealed class GraphExecutor : IDisposable
     /// <summary>Uses batch data already on the device (copied into the executor's buffers).</summary>
     public void SetBatch(DeviceBuffer inputs, DeviceBuffer targets, int rows)
     {
+        _newBatch = true;
         SelectRows(rows);
         _backend.Copy(inputs, _current!.Values[_model.Input.Id]!);
         _backend.Copy(targets, _current.Values[_model.Target.Id]!);
@@ -179,7 +191,8 @@ public sealed class GraphExecutor : IDisposable
         _weights = weights;
         BindParameters(Slot.Values, weights);
         _updateState = updateState && _mode == ExecutionMode.Training;
-        _advanceCarriedState = updateState;
+        _advanceCarriedState = updateState || (CarryStateOnNewBatch && _newBatch);
+        _newBatch = false;
         try
         {
             foreach (var node in _graph.Nodes)

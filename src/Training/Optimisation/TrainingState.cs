@@ -45,7 +45,7 @@ public sealed class TrainingState
     public required DataSplit TrainingSplit { get; init; }
 
     /// <summary>Draws validation batches (null when the optimiser uses no validation split).</summary>
-    public BatchSampler? ValidationSampler { get; init; }
+    public IBatchSource? ValidationSampler { get; init; }
 
     /// <summary>The batch of the last weight step.</summary>
     public Batch? LastBatch { get; set; }

@@ -36,6 +36,11 @@ public static class DataSetLoader
             return TableDataSet.Load(table, dataPath, permutation, config.ValidationProportion);
         }
 
+        if (config.IsTextCorpus)
+        {
+            return LoadCorpus(config, dataDir);
+        }
+
         if (config.DataSet == FashionMnist.Name)
         {
             string dir = Locate(config.DataSet, dataDir);
@@ -68,6 +73,37 @@ public static class DataSetLoader
         }
 
         throw new ConfigException($"unknown dataset '{config.DataSet}'");
+    }
+
+    // A word-level corpus: the built-in ptb folder (PtbLocator's resolution order) or the three files of a text mapping.
+    private static DataSet LoadCorpus(TrainingConfig config, string? dataDir)
+    {
+        if (config.TextCorpus is not { } text)
+        {
+            string dir = PtbLocator.Resolve(dataDir);
+            var ptb = PennTreebank.LoadFolder(dir);
+            var files = (Path.Combine(dir, PennTreebank.TrainFile), Path.Combine(dir, PennTreebank.ValidationFile), Path.Combine(dir, PennTreebank.TestFile));
+            var data = TokenStreamData.Build(PennTreebank.Name, ptb, config.Sequences, config.Steps, files);
+            data.Folder = dir;
+            return data;
+        }
+
+        string train = ResolveTablePath(text.TrainFile, "dataset.train_file", config.Source, dataDir);
+        string validation = ResolveTablePath(text.ValidationFile, "dataset.validation_file", config.Source, dataDir);
+        string test = ResolveTablePath(text.TestFile, "dataset.test_file", config.Source, dataDir);
+        var corpus = PennTreebank.Load(train, validation, test, vocabularyFromTrainOnly: text.Vocabulary == "train");
+        var names = (train, validation, test);
+        if (text.ValidationLineShare is { } share)
+        {
+            int eos = corpus.IdOf(PennTreebank.EndOfSentence);
+            var (first, rest) = TokenStreamData.SplitLines(corpus.Validation, eos, share, validation);
+            corpus = corpus with { Validation = first, Test = rest };
+            names = (train, $"{validation} (first {share:R} of its lines)", $"{test} (the lines after the first {share:R})");
+        }
+
+        var textData = TokenStreamData.Build(text.DataSetName, corpus, config.Sequences, config.Steps, names);
+        textData.Folder = Path.GetDirectoryName(Path.GetFullPath(train));
+        return textData;
     }
 
     /// <summary>

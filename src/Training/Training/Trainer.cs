@@ -47,20 +47,6 @@ public sealed class Trainer
         _outDir = outDir;
     }
 
-    /// <summary>
-    /// Throws a <see cref="ConfigException"/> (one line) for a configuration the trainer cannot train yet: a language
-    /// model (model.architecture lstm) needs truncated back-propagation through time over a token stream, which the
-    /// trainer does not have yet (check, bench and the engine support the model already).
-    /// </summary>
-    public static void RequireSupported(TrainingConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        if (config.Architecture == "lstm")
-        {
-            throw new ConfigException($"{config.Source}: model.architecture lstm needs the trainer's truncated back-propagation (TBPTT) path, which is not built yet; 'onepass check' and 'onepass bench' work on this configuration");
-        }
-    }
-
     /// <summary>The model spec the configuration describes, checked against the data set.</summary>
     public static ModelSpec Spec(TrainingConfig config, DataShape data)
     {
@@ -159,24 +145,39 @@ public sealed class Trainer
     /// <summary>Trains with <paramref name="optimiser"/>; returns the summary (also written to summary.json).</summary>
     public TrainingSummary Run(IHyperOptimiser optimiser, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        RequireSupported(_config);
         var wall = Stopwatch.StartNew();
         var model = BuildModel(_config, _data);
         int n = model.ParameterCount;
-        DataSplit trainSplit = optimiser.UsesValidation ? _data.Train : Concatenate(_data.Train, _data.Validation);
+
+        // A token stream keeps its order (truncated back-propagation through time) and trains on its training text
+        // alone; shuffled rows train on training + validation when the optimiser has no use for validation.
+        bool stream = _data.IsTokenStream;
+        DataSplit trainSplit = optimiser.UsesValidation || stream ? _data.Train : Concatenate(_data.Train, _data.Validation);
         int batchSize = _config.BatchSize == 0 ? trainSplit.Count : Math.Min(_config.BatchSize, trainSplit.Count);
         int valBatch = _config.ValidationBatchSize > 0 ? _config.ValidationBatchSize : _config.BatchSize;
-        var sampler = new BatchSampler(trainSplit, batchSize, _config.Seed);
-        BatchSampler? validationSampler = optimiser.UsesValidation
-            ? new BatchSampler(_data.Validation, valBatch == 0 ? _data.Validation.Count : Math.Min(valBatch, _data.Validation.Count), _config.Seed + 1)
-            : null;
+        valBatch = valBatch == 0 ? _data.Validation.Count : Math.Min(valBatch, _data.Validation.Count);
+        IBatchSource sampler = stream ? new SequentialBatchSampler(trainSplit, batchSize) : new BatchSampler(trainSplit, batchSize, _config.Seed);
 
+        // Carried recurrent state: the training stream's lives in the run's state buffer (saved in checkpoints); the
+        // validation stream of the hypergradients and each evaluation pass carry their own, so neither disturbs it.
+        bool carried = model.HasCarriedState;
         using var modelState = _backend.Allocate(model.StateCount);
         _backend.Upload(model.InitialState(), modelState);
+        using var validationState = carried ? _backend.Allocate(model.StateCount) : null;
+        using var evalState = carried ? _backend.Allocate(model.StateCount) : null;
+        if (validationState is not null)
+        {
+            _backend.Upload(model.InitialState(), validationState);
+        }
+
+        IBatchSource? validationSampler = !optimiser.UsesValidation ? null
+            : stream ? new PassStartHook(new SequentialBatchSampler(_data.Validation, valBatch), () => model.ResetCarriedState(_backend, validationState!))
+            : new BatchSampler(_data.Validation, valBatch, _config.Seed + 1);
         using var trainExecutor = new GraphExecutor(model, _backend) { State = modelState };
-        using var validationExecutor = new GraphExecutor(model, _backend) { State = modelState };
-        using var evalExecutor = new InferenceExecutor(model, _backend) { State = modelState };
+        using var validationExecutor = new GraphExecutor(model, _backend) { State = validationState ?? modelState, CarryStateOnNewBatch = carried };
+        using var evalExecutor = new InferenceExecutor(model, _backend) { State = evalState ?? modelState, CarryState = carried };
         int chunk = EvaluationChunkFor(model, _config.EvaluationChunk);
+
         using var weights = _backend.Allocate(n);
         IUpdateRule rule = UpdateRuleFor(_config);
         using var ruleState = new BufferGroup(_backend, rule.StateBufferCount, n);
@@ -192,22 +193,60 @@ public sealed class Trainer
             TrainingSplit = trainSplit, ValidationSampler = validationSampler,
         };
 
+        SplitMetrics EvaluateAll(EvaluationResult? training)
+        {
+            EvaluationResult Pass(DataSplit split)
+            {
+                if (evalState is not null)
+                {
+                    // Running statistics as training left them; carried states from zero at the start of the split.
+                    _backend.Copy(modelState, evalState);
+                    model.ResetCarriedState(_backend, evalState);
+                }
+
+                return Evaluate(evalExecutor, weights, split, chunk);
+            }
+
+            return new SplitMetrics(
+                training ?? Pass(trainSplit),
+                ReferenceEquals(trainSplit, _data.Train) ? Pass(_data.Validation) : null,
+                Pass(_data.Test));
+        }
+
         int interval = optimiser.StepInterval;
         long totalSteps = (long)_config.HyperparameterSteps * _config.NetworkWeightSteps;
-        int logEvery = _config.LogEvery > 0 ? _config.LogEvery : Math.Max(1, _config.HyperparameterSteps / 100);
+        int logEvery = _config.LogEvery > 0 ? _config.LogEvery : DefaultLogEvery(_config, batchSize, _data.Validation.Count + _data.Test.Count + (_config.EvaluateFullTrainingSet ? trainSplit.Count : 0));
         var initialHypers = hypers.Summary();
-        using var metrics = _outDir is null ? null : new MetricsWriter(Path.Combine(_outDir, "metrics.csv"), _data.Task == TaskKind.Classification);
+        using var metrics = _outDir is null ? null : new MetricsWriter(Path.Combine(_outDir, "metrics.csv"), _data.Task == TaskKind.Classification, stream);
+        using var events = _outDir is null ? null : new Reporting.TensorBoardWriter(_outDir); // TensorBoard: every metrics.csv scalar
         if (_outDir is not null)
         {
             AtomicFile.WriteAllText(Path.Combine(_outDir, "config.yaml"), _config.ToYaml());
         }
 
-        var initial = EvaluateAll(evalExecutor, weights, trainSplit, chunk);
+        // Without a full pass, the training loss before any step is estimated on the split's first rows (as many as
+        // the validation split has): the logged training loss is otherwise the mean of the batch losses since the last row.
+        EvaluationResult? initialTraining = null;
+        if (!_config.EvaluateFullTrainingSet && trainSplit.Count > _data.Validation.Count)
+        {
+            if (evalState is not null)
+            {
+                _backend.Copy(modelState, evalState);
+                model.ResetCarriedState(_backend, evalState);
+            }
+
+            initialTraining = Evaluate(evalExecutor, weights, Prefix(trainSplit, _data.Validation.Count), chunk);
+        }
+
+        var initial = EvaluateAll(initialTraining);
         metrics?.Write(0, 0, initial, hypers.Summary());
+        events?.WriteMetricsRow(0, MetricsColumns(0, initial, hypers.Summary(), stream));
         var trainClock = new Stopwatch();
         string? failure = null;
         var latest = initial;
         double lastTrainLoss = initial.Train.Loss;
+        double lossSinceLog = 0;
+        long batchesSinceLog = 0;
         long step = 0;
         try
         {
@@ -218,6 +257,11 @@ public sealed class Trainer
                 for (int t = 0; t < _config.NetworkWeightSteps; t++)
                 {
                     var batch = sampler.Next();
+                    if (batch.StartsPass && carried)
+                    {
+                        model.ResetCarriedState(_backend, modelState);
+                    }
+
                     trainExecutor.SetBatch(batch.Inputs, batch.Targets, batch.Count);
                     trainExecutor.Seed = StepSeed(_config.Seed, step + 1);
 
@@ -229,6 +273,9 @@ public sealed class Trainer
                     {
                         throw Diverged(step + 1, hyperStep, hypers, "training loss");
                     }
+
+                    lossSinceLog += lastTrainLoss;
+                    batchesSinceLog++;
 
                     state.LastBatch = batch;
                     optimiser.BeforeUpdate(state);
@@ -264,13 +311,16 @@ public sealed class Trainer
                         throw Diverged(step, hyperStep + 1, hypers, "weights");
                     }
 
-                    latest = EvaluateAll(evalExecutor, weights, trainSplit, chunk);
+                    latest = EvaluateAll(_config.EvaluateFullTrainingSet ? null : new EvaluationResult(lossSinceLog / batchesSinceLog, null));
+                    lossSinceLog = 0;
+                    batchesSinceLog = 0;
                     if (!double.IsFinite(latest.Train.Loss) || !double.IsFinite(latest.Test.Loss))
                     {
                         throw Diverged(step, hyperStep + 1, hypers, "evaluation loss");
                     }
 
                     metrics?.Write(step, hyperStep + 1, latest, hypers.Summary());
+                    events?.WriteMetricsRow(step, MetricsColumns(hyperStep + 1, latest, hypers.Summary(), stream));
                     SaveCheckpoint(model, weights, modelState, hypers, latest, step);
                 }
 
@@ -288,7 +338,7 @@ public sealed class Trainer
         {
             DataSet = _config.DataSet, Algorithm = optimiser.Name, Backend = _backend.Name, Seed = _config.Seed, Model = model.Description, ModelSpec = model.Spec,
             WeightSteps = step, HyperparameterSteps = state.HyperStep, WallSeconds = wall.Elapsed.TotalSeconds, TrainSeconds = trainClock.Elapsed.TotalSeconds,
-            Initial = initial.ToSummary(), Final = final.ToSummary(), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
+            Initial = initial.ToSummary(stream), Final = final.ToSummary(stream), Hyperparameters = hypers.Summary(), InitialHyperparameters = initialHypers,
             Diverged = failure is not null, Message = failure, ConfigSha256 = _config.Sha256(), DataFolder = _data.Folder,
         };
         if (_outDir is not null)
@@ -359,10 +409,23 @@ public sealed class Trainer
         _checkpointWritten = true;
     }
 
-    private SplitMetrics EvaluateAll(InferenceExecutor executor, DeviceBuffer weights, DataSplit trainSplit, int chunk) => new(
-        Evaluate(executor, weights, trainSplit, chunk),
-        ReferenceEquals(trainSplit, _data.Train) ? Evaluate(executor, weights, _data.Validation, chunk) : null,
-        Evaluate(executor, weights, _data.Test, chunk));
+    /// <summary>
+    /// The automatic <c>log_every</c>: as many logged rows (at most 100, at least 2) as keep evaluation near a quarter
+    /// of the run's time or less. A training row costs about three forward rows (forward and backward) and each is
+    /// seen T times per hyperparameter step; a logged row evaluates <paramref name="evaluationRows"/> forward rows.
+    /// Hypergradient passes are left out of the training side, which only lowers evaluation's share.
+    /// </summary>
+    public static int DefaultLogEvery(TrainingConfig config, int batchSize, long evaluationRows)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        double training = 3.0 * config.HyperparameterSteps * config.NetworkWeightSteps * Math.Max(1, batchSize);
+        double rows = training / (3.0 * Math.Max(1, evaluationRows));
+        int logged = (int)Math.Clamp(Math.Floor(rows), 2, 100);
+        return Math.Max(1, config.HyperparameterSteps / logged);
+    }
+
+    private static DataSplit Prefix(DataSplit split, int rows) => new(
+        split.Inputs[..(rows * split.InputWidth)], split.Targets[..(rows * split.TargetWidth)], rows, split.InputWidth, split.TargetWidth);
 
     /// <summary>
     /// Mean loss (and accuracy for classification) of the model at <paramref name="weights"/> on a split, in the
@@ -375,6 +438,9 @@ public sealed class Trainer
         long correct = 0;
         bool classification = executor.Model.LossKind == LossKind.CrossEntropy;
         int classes = executor.Model.OutputWidth;
+
+        // A classifier predicts one class per target value: one per row, or one per sequence for a language model.
+        int perRow = classification ? split.TargetWidth : 1;
         float[]? logits = null;
         for (int start = 0; start < split.Count; start += chunk)
         {
@@ -385,9 +451,10 @@ public sealed class Trainer
             lossSum += (double)executor.ReadLoss() * rows;
             if (classification)
             {
-                logits = logits is not null && logits.Length == rows * classes ? logits : new float[rows * classes];
+                int predictions = rows * perRow;
+                logits = logits is not null && logits.Length == predictions * classes ? logits : new float[predictions * classes];
                 executor.Backend.Download(executor.PredictionBuffer, logits);
-                for (int r = 0; r < rows; r++)
+                for (int r = 0; r < predictions; r++)
                 {
                     var row = logits.AsSpan(r * classes, classes);
                     int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax<float>(row);
@@ -399,7 +466,7 @@ public sealed class Trainer
             }
         }
 
-        return new EvaluationResult(lossSum / split.Count, classification ? (double)correct / split.Count : null);
+        return new EvaluationResult(lossSum / split.Count, classification ? (double)correct / ((long)split.Count * perRow) : null);
     }
 
     private static DataSplit Concatenate(DataSplit a, DataSplit b) =>
@@ -408,7 +475,7 @@ public sealed class Trainer
     /// <summary>Metrics on every split at one moment.</summary>
     private sealed record SplitMetrics(EvaluationResult Train, EvaluationResult? Validation, EvaluationResult Test)
     {
-        public TrainingSummary.Metrics ToSummary() => new(Train.Loss, Validation?.Loss, Test.Loss, Test.Accuracy);
+        public TrainingSummary.Metrics ToSummary(bool perplexity) => new(Train.Loss, Validation?.Loss, Test.Loss, Test.Accuracy, perplexity ? Math.Exp(Test.Loss) : null);
 
         public Dictionary<string, double> ToDictionary()
         {
@@ -427,21 +494,49 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>Runs an action before handing out the first batch of each pass of a token stream (carried states restart).</summary>
+    private sealed class PassStartHook(IBatchSource inner, Action onPassStart) : IBatchSource
+    {
+        public Batch Next()
+        {
+            var batch = inner.Next();
+            if (batch.StartsPass)
+            {
+                onPassStart();
+            }
+
+            return batch;
+        }
+    }
+
+    // One metrics.csv row's values by column (step aside), for the TensorBoard event file; must name every column MetricsWriter writes.
+    private static IEnumerable<KeyValuePair<string, double?>> MetricsColumns(int hyperStep, SplitMetrics m, Dictionary<string, double> hypers, bool perplexity) =>
+    [
+        new("hyper_step", hyperStep), new("training_loss", m.Train.Loss), new("validation_loss", m.Validation?.Loss), new("test_loss", m.Test.Loss),
+        new("training_accuracy", m.Train.Accuracy), new("validation_accuracy", m.Validation?.Accuracy), new("test_accuracy", m.Test.Accuracy),
+        .. perplexity
+            ? new KeyValuePair<string, double?>[] { new("training_perplexity", Math.Exp(m.Train.Loss)), new("validation_perplexity", m.Validation is { } v ? Math.Exp(v.Loss) : null), new("test_perplexity", Math.Exp(m.Test.Loss)) }
+            : [],
+        .. hypers.Select(kv => new KeyValuePair<string, double?>(kv.Key, kv.Value)),
+    ];
+
     /// <summary>Appends one CSV row per log point, flushed at once so a killed run keeps every row written.</summary>
     private sealed class MetricsWriter : IDisposable
     {
         private readonly string _path;
         private readonly bool _classification;
+        private readonly bool _perplexity;
         private StreamWriter? _writer;
         private bool _headerWritten;
 
         // The file is created with its first row (not before the initial evaluation), so a run killed early leaves
         // no empty metrics.csv behind.
-        public MetricsWriter(string path, bool classification)
+        public MetricsWriter(string path, bool classification, bool perplexity)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             _path = path;
             _classification = classification;
+            _perplexity = perplexity;
         }
 
         public void Write(long step, int hyperStep, SplitMetrics m, Dictionary<string, double> hypers)
@@ -456,6 +551,11 @@ public sealed class Trainer
                     cols.AddRange(["training_accuracy", "validation_accuracy", "test_accuracy"]);
                 }
 
+                if (_perplexity)
+                {
+                    cols.AddRange(["training_perplexity", "validation_perplexity", "test_perplexity"]);
+                }
+
                 cols.AddRange(hypers.Keys);
                 _writer.WriteLine(string.Join(",", cols));
                 _headerWritten = true;
@@ -466,6 +566,11 @@ public sealed class Trainer
             if (_classification)
             {
                 values.AddRange([F(m.Train.Accuracy), F(m.Validation?.Accuracy), F(m.Test.Accuracy)]);
+            }
+
+            if (_perplexity)
+            {
+                values.AddRange([F(Math.Exp(m.Train.Loss)), F(m.Validation is { } v ? Math.Exp(v.Loss) : null), F(Math.Exp(m.Test.Loss))]);
             }
 
             values.AddRange(hypers.Values.Select(v => F(v)));

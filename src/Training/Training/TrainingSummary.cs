@@ -10,7 +10,8 @@ public sealed record TrainingSummary
         [property: JsonPropertyName("training_loss")] double TrainingLoss,
         [property: JsonPropertyName("validation_loss")] double? ValidationLoss,
         [property: JsonPropertyName("test_loss")] double TestLoss,
-        [property: JsonPropertyName("test_accuracy")][property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TestAccuracy);
+        [property: JsonPropertyName("test_accuracy")][property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TestAccuracy,
+        [property: JsonPropertyName("test_perplexity")][property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TestPerplexity = null);
 
     /// <summary>Data set name.</summary>
     [JsonPropertyName("dataset")] public required string DataSet { get; init; }
