@@ -11,6 +11,17 @@ internal sealed class OnnxEmitter(OnnxGraphBuilder builder) : IOnnxEmitter
     public string AddNode(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes) =>
         builder.AddNode(opType, inputs, null, attributes.Select(Convert).ToArray());
 
+    public IReadOnlyList<string> AddNodeWithOutputs(string opType, IReadOnlyList<string> inputs, int outputs, params (string Name, object Value)[] attributes) =>
+        builder.AddMultiOutputNode(opType, inputs, new string?[outputs], attributes.Select(Convert).ToArray());
+
+    /// <summary>Initial carried state of the node being written (set by the exporter per node; empty: start from zeros).</summary>
+    public IReadOnlyList<string> CarriedStateInputs { get; set; } = [];
+
+    /// <summary>Final carried state reported by the node last written (empty until an op reports it).</summary>
+    public IReadOnlyList<string> CarriedStateOutputs { get; set; } = [];
+
+    public void SetCarriedStateOutputs(IReadOnlyList<string> names) => CarriedStateOutputs = names.ToArray();
+
     public string AddInitializer(string name, int[] shape, ReadOnlySpan<float> values) => builder.AddInitializer(name, shape, values);
 
     public string AddInt64Initializer(string name, long[] values) => builder.AddInt64Initializer(name, values);

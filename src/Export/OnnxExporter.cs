@@ -10,7 +10,8 @@ namespace OnePass.Export;
 /// <summary>
 /// Turns a trained model into a self-describing ONNX model (opset 17): raw inputs are normalised inside the
 /// graph, each op of the inference path is written by its own <see cref="Op.ToOnnx"/> mapping, regression
-/// outputs are returned in the original target units, and classifiers output logits and probabilities.
+/// outputs are returned in the original target units, and classifiers output logits and probabilities. Language
+/// models (token ids in) are written by <see cref="LanguageModelExporter"/>.
 /// </summary>
 public static class OnnxExporter
 {
@@ -36,6 +37,12 @@ public static class OnnxExporter
     public static ModelProto Export(Checkpoint checkpoint, string checkpointPath)
     {
         var model = CheckpointModel.Build(checkpoint, checkpointPath);
+        if (LanguageModelExporter.IsLanguageModel(model)
+            && LanguageModelExporter.VocabularyProblem(checkpoint.Header.Vocabulary, model.OutputWidth) is { } problem)
+        {
+            throw new CheckpointException(checkpointPath, problem);
+        }
+
         return Export(model, checkpoint.Weights, checkpoint.Header, checkpoint.State);
     }
 
@@ -50,6 +57,13 @@ public static class OnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(header);
+        if (LanguageModelExporter.IsLanguageModel(model))
+        {
+            // Token ids in, next-token scores and the recurrent states out; the carried state a checkpoint holds is
+            // not exported (a stream starts from zeros, or from the states its caller feeds).
+            return LanguageModelExporter.Export(model, weights, header);
+        }
+
         state ??= model.InitialState();
         Validate(model, weights, header);
         if (state.Length != model.StateCount)
@@ -155,7 +169,7 @@ public static class OnnxExporter
     }
 
     // Nodes the prediction depends on, in graph order (the loss and anything only it needs are left out).
-    private static List<Node> InferencePath(Model model)
+    internal static List<Node> InferencePath(Model model)
     {
         var needed = new HashSet<Value> { model.Prediction };
         var nodes = new List<Node>();
@@ -180,7 +194,7 @@ public static class OnnxExporter
         return nodes;
     }
 
-    private static Dictionary<string, string> Metadata(Model model, CheckpointHeader header)
+    internal static Dictionary<string, string> Metadata(Model model, CheckpointHeader header)
     {
         var inv = CultureInfo.InvariantCulture;
         var metadata = new Dictionary<string, string>

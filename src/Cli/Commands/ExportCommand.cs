@@ -33,11 +33,18 @@ internal static class ExportCommand
             Console.WriteLine($"wrote {path} ({new FileInfo(path).Length:N0} bytes): {model.DocString}");
             foreach (var entry in model.MetadataProps)
             {
-                Console.WriteLine($"  {entry.Key} = {entry.Value}");
+                // A language model's vocabulary is thousands of lines: say how many words, and the first few.
+                string value = entry.Key == LanguageModelExporter.VocabularyKey
+                    ? VocabularySummary(entry.Value.Split('\n'))
+                    : entry.Value;
+                Console.WriteLine($"  {entry.Key} = {value}");
             }
 
             return 0;
         }));
         return command;
     }
+
+    private static string VocabularySummary(string[] words) =>
+        $"{words.Length:N0} words ({string.Join(" ", words.Take(8))}{(words.Length > 8 ? " …" : string.Empty)})";
 }

@@ -11,20 +11,23 @@ internal static class InferCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "ONNX model written by `onepass export`", Required = true };
-        var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin)" };
+        var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin); for a language model, a text file (words split on white space, <eos> after each line) to score" };
         var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units); prints accuracy or MSE" };
         var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input: a name (fashion-mnist, cifar10, uci-energy, …) or a training configuration (.yaml) whose data set to use" };
         var dataDir = CommonOptions.DataDir();
         var run = new Option<string?>("--run") { Description = "The train output folder whose summary.json holds the engine's test figures, printed beside ONNX Runtime's" };
         var provider = new Option<string>("--provider") { Description = "Execution provider: auto (CUDA, else CPU), cuda or cpu", DefaultValueFactory = _ => "auto" };
-        var batch = new Option<int>("--batch") { Description = "Rows per ONNX Runtime call", DefaultValueFactory = _ => 8192 };
+        var batch = new Option<int>("--batch") { Description = $"Rows per ONNX Runtime call (language model: tokens per call, default {LanguageModelInfer.DefaultChunk})", DefaultValueFactory = _ => 8192 };
         var output = new Option<string?>("--out") { Description = "Predictions CSV to write (default with --input: INPUT.predictions.csv; with --test-set: none)" };
         var header = new Option<bool>("--header") { Description = "The CSV's first row is a header (default: a header only when every cell of row 1 is a name)" };
         var noHeader = new Option<bool>("--no-header") { Description = "The CSV has no header: row 1 is data" };
         var allowNonFinite = new Option<bool>("--allow-nonfinite") { Description = "Pass NaN, ±Infinity and out-of-range CSV values to the model instead of rejecting them" };
-        var command = new Command("infer", "Run an exported model with ONNX Runtime: write predictions, print throughput and, given labels, accuracy or MSE")
+        var prompt = new Option<string?>("--prompt") { Description = "Language model: words to continue by greedy decoding (instead of --input)" };
+        var generate = new Option<int>("--generate") { Description = $"Language model, with --prompt: words to generate (default {LanguageModelInfer.DefaultGenerate})", DefaultValueFactory = _ => LanguageModelInfer.DefaultGenerate };
+        var json = new Option<bool>("--json") { Description = "Language model: print one JSON object instead of text" };
+        var command = new Command("infer", "Run an exported model with ONNX Runtime: write predictions, print throughput and, given labels, accuracy or MSE; score a text or continue a prompt with a language model")
         {
-            model, input, labels, testSet, dataDir, run, provider, batch, output, header, noHeader, allowNonFinite,
+            model, input, labels, testSet, dataDir, run, provider, batch, output, header, noHeader, allowNonFinite, prompt, generate, json,
         };
         command.SetAction(parse => CliAction.Run(_ =>
         {
@@ -38,6 +41,45 @@ internal static class InferCommand
             string? inputPath = parse.GetValue(input);
             string? testName = parse.GetValue(testSet);
             string? labelsPath = parse.GetValue(labels);
+            string? promptText = parse.GetValue(prompt);
+            string modelFile = parse.GetValue(model)!;
+            bool languageModel = !Directory.Exists(modelFile) && File.Exists(modelFile)
+                && LanguageModelSession.IsLanguageModel(OnnxModelReader.LoadMetadata(modelFile).Metadata);
+            if (languageModel)
+            {
+                string? unsupported = labelsPath is not null ? "--labels" : testName is not null ? "--test-set" : parse.GetValue(output) is not null ? "--out"
+                    : parse.GetValue(header) ? "--header" : parse.GetValue(noHeader) ? "--no-header" : parse.GetValue(allowNonFinite) ? "--allow-nonfinite" : null;
+                if (unsupported is not null)
+                {
+                    throw new UserInputException($"{unsupported} does not apply to the language model {modelFile}: give --input TEXT to score a text or --prompt WORDS to continue one");
+                }
+
+                if ((inputPath is null) == (promptText is null))
+                {
+                    throw new UserInputException($"{modelFile} is a language model: give exactly one of --input TEXT (score a text) and --prompt WORDS (continue it)");
+                }
+
+                int words = parse.GetValue(generate);
+                if (parse.GetResult(generate) is { Implicit: false } && promptText is null)
+                {
+                    throw new UserInputException("--generate goes with --prompt");
+                }
+
+                if (words <= 0)
+                {
+                    throw new UserInputException($"--generate {words}: must be positive");
+                }
+
+                int chunk = parse.GetResult(batch) is { Implicit: false } ? batchRows : LanguageModelInfer.DefaultChunk;
+                return LanguageModelInfer.Run(new LanguageModelInfer.Request(modelFile, inputPath, promptText, words, chunk, choice, parse.GetValue(json), parse.GetValue(run)));
+            }
+
+            if (File.Exists(modelFile) && (promptText is not null || parse.GetResult(generate) is { Implicit: false } || parse.GetValue(json)))
+            {
+                string given = promptText is not null ? "--prompt" : parse.GetValue(json) ? "--json" : "--generate";
+                throw new UserInputException($"{given} goes with a language model; {modelFile} is not one (its metadata has no vocabulary)");
+            }
+
             if ((inputPath is null) == (testName is null))
             {
                 throw new UserInputException("give exactly one of --input FILE and --test-set NAME");

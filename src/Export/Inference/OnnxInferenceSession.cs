@@ -220,6 +220,26 @@ public sealed class OnnxInferenceSession : IDisposable
         return results;
     }
 
+    /// <summary>
+    /// Runs the model once on named inputs (tensors the caller owns; an input left out takes its default, if the model
+    /// gives it one) and returns the named float outputs, each with its shape.
+    /// </summary>
+    public IReadOnlyDictionary<string, (float[] Data, long[] Shape)> RunNamed(IReadOnlyList<string> names, IReadOnlyList<OrtValue> values, IReadOnlyList<string> outputs)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(outputs);
+        using var results = session.Run(runOptions, names, values, outputs);
+        var named = new Dictionary<string, (float[] Data, long[] Shape)>(StringComparer.Ordinal);
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            named[outputs[i]] = (results[i].GetTensorDataAsSpan<float>().ToArray(), results[i].GetTensorTypeAndShape().Shape);
+        }
+
+        return named;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

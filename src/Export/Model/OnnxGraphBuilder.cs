@@ -46,6 +46,56 @@ public sealed class OnnxGraphBuilder
     }
 
     /// <summary>
+    /// Declares a graph input of element type <paramref name="type"/> whose dimensions are each an <see cref="int"/>
+    /// (fixed) or a <see cref="string"/> (a symbolic dimension of that name, e.g. "T"). Returns the (unique) value name.
+    /// </summary>
+    public string AddInput(string name, TensorProto.Types.DataType type, IReadOnlyList<object> dims, string? docString = null)
+    {
+        var unique = Reserve(name);
+        graph.Input.Add(MakeValueInfo(unique, type, dims, docString));
+        return unique;
+    }
+
+    /// <summary>
+    /// Gives the float graph input <paramref name="inputName"/> a default value: an initializer of the same name,
+    /// which ONNX Runtime uses when the caller does not feed the input (an overridable initializer, IR version 4+).
+    /// </summary>
+    public void AddInputDefault(string inputName, int[] shape, ReadOnlySpan<float> data)
+    {
+        if (!graph.Input.Any(i => i.Name == inputName))
+        {
+            throw new ArgumentException($"Cannot give a default to '{inputName}': it is not a graph input.", nameof(inputName));
+        }
+
+        if (graph.Initializer.Any(i => i.Name == inputName))
+        {
+            throw new ArgumentException($"Input '{inputName}' already has a default.", nameof(inputName));
+        }
+
+        graph.Initializer.Add(FloatTensor(inputName, shape, data));
+    }
+
+    /// <summary>
+    /// Declares an existing value as a float graph output whose dimensions are each an <see cref="int"/> (fixed) or a
+    /// <see cref="string"/> (symbolic).
+    /// </summary>
+    public void AddOutput(string name, IReadOnlyList<object> dims, string? docString = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (!names.Contains(name))
+        {
+            throw new ArgumentException($"Cannot declare output '{name}': no value with that name exists in the graph.", nameof(name));
+        }
+
+        if (graph.Output.Any(o => o.Name == name))
+        {
+            throw new ArgumentException($"Value '{name}' is already a graph output.", nameof(name));
+        }
+
+        graph.Output.Add(MakeValueInfo(name, TensorProto.Types.DataType.Float, dims, docString));
+    }
+
+    /// <summary>
     /// Declares an existing value (produced by a node or an input) as a float graph output with
     /// the given shape (<c>null</c> = symbolic batch dimension).
     /// </summary>
@@ -71,6 +121,14 @@ public sealed class OnnxGraphBuilder
     /// </summary>
     public string AddInitializer(string name, int[] shape, ReadOnlySpan<float> data)
     {
+        var tensor = FloatTensor(name, shape, data);
+        tensor.Name = Reserve(name);
+        graph.Initializer.Add(tensor);
+        return tensor.Name;
+    }
+
+    private static TensorProto FloatTensor(string name, int[] shape, ReadOnlySpan<float> data)
+    {
         ArgumentNullException.ThrowIfNull(shape);
         long count = 1;
         foreach (var d in shape)
@@ -90,8 +148,7 @@ public sealed class OnnxGraphBuilder
                 nameof(data));
         }
 
-        var unique = Reserve(name);
-        var tensor = new TensorProto { Name = unique, DataType = (int)TensorProto.Types.DataType.Float };
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         foreach (var d in shape)
         {
             tensor.Dims.Add(d);
@@ -104,8 +161,7 @@ public sealed class OnnxGraphBuilder
         }
 
         tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data));
-        graph.Initializer.Add(tensor);
-        return unique;
+        return tensor;
     }
 
     /// <summary>Adds a constant 1-D int64 tensor (e.g. a target shape for Reshape); returns the unique value name.</summary>
@@ -207,21 +263,25 @@ public sealed class OnnxGraphBuilder
     private static ValueInfoProto MakeValueInfo(string name, int?[] shape, string? docString)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        var tensorShape = new TensorShapeProto();
-        foreach (var d in shape)
-        {
-            if (d is { } size)
-            {
-                if (size < 0)
-                {
-                    throw new ArgumentException($"Value '{name}' has a negative dimension.", nameof(shape));
-                }
+        return MakeValueInfo(name, TensorProto.Types.DataType.Float, shape.Select(d => d is { } size ? (object)size : BatchDimension).ToArray(), docString);
+    }
 
-                tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = size });
-            }
-            else
+    private static ValueInfoProto MakeValueInfo(string name, TensorProto.Types.DataType type, IReadOnlyList<object> dims, string? docString)
+    {
+        ArgumentNullException.ThrowIfNull(dims);
+        var tensorShape = new TensorShapeProto();
+        foreach (var d in dims)
+        {
+            switch (d)
             {
-                tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = BatchDimension });
+                case int size when size >= 0:
+                    tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = size });
+                    break;
+                case string symbol when symbol.Length > 0:
+                    tensorShape.Dim.Add(new TensorShapeProto.Types.Dimension { DimParam = symbol });
+                    break;
+                default:
+                    throw new ArgumentException($"Value '{name}' has a dimension '{d}' that is neither a non-negative size nor a symbolic name.", nameof(dims));
             }
         }
 
@@ -230,7 +290,7 @@ public sealed class OnnxGraphBuilder
             Name = name,
             Type = new TypeProto
             {
-                TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = tensorShape },
+                TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = tensorShape },
             },
         };
         if (docString is not null)

@@ -65,6 +65,12 @@ public sealed record CheckpointHeader
     /// <summary>Class labels in class index order (a table's classification targets); null otherwise.</summary>
     [JsonPropertyName("class_labels"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? ClassLabels { get; init; }
 
+    /// <summary>
+    /// A language model's vocabulary, words in token-id order (id k is Vocabulary[k]); null for other models. The
+    /// exporter writes it into the ONNX model's metadata so that inference can map words to ids.
+    /// </summary>
+    [JsonPropertyName("vocabulary"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? Vocabulary { get; init; }
+
     /// <summary>SHA-256 (hex) of the resolved training configuration.</summary>
     [JsonPropertyName("config_sha256")] public string ConfigSha256 { get; init; } = "";
 }

@@ -17,6 +17,29 @@ public interface IOnnxEmitter
     /// </summary>
     string AddNode(string opType, IReadOnlyList<string> inputs, params (string Name, object Value)[] attributes);
 
+    /// <summary>
+    /// Adds a node of the default ONNX domain with <paramref name="outputs"/> outputs; returns their names in order.
+    /// An emitter that cannot write such nodes throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    IReadOnlyList<string> AddNodeWithOutputs(string opType, IReadOnlyList<string> inputs, int outputs, params (string Name, object Value)[] attributes) =>
+        throw new NotSupportedException($"this ONNX emitter writes single-output nodes only ({opType} with {outputs} outputs)");
+
+    /// <summary>
+    /// The graph values that hold the initial carried state of the node being written (for an LSTM that carries its
+    /// state: its initial hidden and cell states, each [1, N, H]); empty when the export starts every carried state
+    /// from zeros.
+    /// </summary>
+    IReadOnlyList<string> CarriedStateInputs => [];
+
+    /// <summary>
+    /// Records the values that hold the final carried state of the node being written (for the LSTM: the last hidden
+    /// and cell states, each [1, N, H]), in the order of <see cref="CarriedStateInputs"/>, so that the exporter can
+    /// return them as graph outputs. Ignored by an emitter that does not expose carried state.
+    /// </summary>
+    void SetCarriedStateOutputs(IReadOnlyList<string> names)
+    {
+    }
+
     /// <summary>Adds a constant float tensor (row-major) named after <paramref name="name"/>; returns its unique name.</summary>
     string AddInitializer(string name, int[] shape, ReadOnlySpan<float> values);
 

@@ -465,7 +465,9 @@ public sealed class LstmOp : Op
     /// The ONNX LSTM operator (opset 14+ layout: X [T, N, I], W [1, 4H, I], R [1, 4H, H], B [1, 8H] = (Wb, Rb),
     /// initial_h and initial_c [1, N, H]) orders its gates i, o, f, c where PyTorch has i, f, g, o, so the weight
     /// and bias rows are permuted inside the graph (a Gather with a fixed row permutation, then Unsqueeze), which
-    /// works for any weight values; Y [T, 1, N, H] is squeezed to [T, N, H].
+    /// works for any weight values; Y [T, 1, N, H] is squeezed to [T, N, H]. A layer that carries its state takes its
+    /// initial states from <see cref="IOnnxEmitter.CarriedStateInputs"/> when the exporter supplies them and reports
+    /// Y_h, Y_c as its final states; else it starts from zeros.
     /// </remarks>
     public override string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs)
     {
@@ -488,11 +490,20 @@ public sealed class LstmOp : Op
         string w = Leading(Permuted(inputs[1]));
         string r = Leading(Permuted(inputs[2]));
         string bias = Leading(emitter.AddNode("Concat", [Permuted(inputs[3]), Permuted(inputs[4])], ("axis", 0L)));
-        // Carrying its state, the exported layer starts a stream from zeros (ONNX's default for absent initial states).
+        (string Name, object Value)[] attributes = [("hidden_size", (long)h), ("direction", "forward")];
+        if (_carries && emitter.CarriedStateInputs is [string hiddenIn, string cellIn])
+        {
+            // A carried state the exporter exposes: the graph's initial states in ([1, N, H] each), this layer's final
+            // states Y_h, Y_c out, so that a service can stream a text chunk by chunk.
+            var outputs = emitter.AddNodeWithOutputs("LSTM", [inputs[0], w, r, bias, string.Empty, hiddenIn, cellIn], 3, attributes);
+            emitter.SetCarriedStateOutputs([outputs[1], outputs[2]]);
+            return emitter.AddNode("Squeeze", [outputs[0], axis1]);
+        }
+
+        // Otherwise a carrying layer starts from zeros (ONNX's default for absent initial states).
         string initialH = _carries ? string.Empty : Leading(inputs[5]);
         string initialC = _carries ? string.Empty : Leading(inputs[6]);
-        string sequence = emitter.AddNode("LSTM", [inputs[0], w, r, bias, string.Empty, initialH, initialC],
-            ("hidden_size", (long)h), ("direction", "forward"));
+        string sequence = emitter.AddNode("LSTM", [inputs[0], w, r, bias, string.Empty, initialH, initialC], attributes);
         return emitter.AddNode("Squeeze", [sequence, axis1]);
     }
 
