@@ -404,6 +404,7 @@ public sealed class Trainer
             ConfigSha256 = _config.Sha256(),
             InputNames = _data.ColumnNames?.ToArray(),
             ClassLabels = _data.ClassLabels?.ToArray(),
+            Vocabulary = _data.Vocabulary?.ToArray(),
         };
         new Checkpoint(header, host, stateHost).Save(Path.Combine(_outDir, Checkpoint.FileName));
         _checkpointWritten = true;
