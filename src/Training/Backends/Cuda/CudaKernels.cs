@@ -111,6 +111,20 @@ internal sealed class CudaKernels : IDisposable
         }
     }
 
+    /// <summary>The entry-point name of a looked-up kernel (for error messages); "kernel 0x…" when unknown.</summary>
+    public string NameOf(nint function)
+    {
+        foreach (var (name, value) in functions)
+        {
+            if (value == function)
+            {
+                return name;
+            }
+        }
+
+        return $"kernel 0x{function:x}";
+    }
+
     private nint Get(string name)
     {
         foreach (var module in modules)
