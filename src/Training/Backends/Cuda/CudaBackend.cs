@@ -8,7 +8,7 @@ namespace OnePass.Training.Backends.Cuda;
 /// of <c>kernels/*.cu</c> for everything else, all queued on one stream. Methods that return host values
 /// synchronise. Not thread-safe: one caller at a time (any thread; the context is made current per call).
 /// </summary>
-public sealed unsafe class CudaBackend : IBackend
+public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
 {
     private const int BlockSize = 256;
     private const int MaxReductionBlocks = 1024;
@@ -28,6 +28,7 @@ public sealed unsafe class CudaBackend : IBackend
     private readonly ulong resultDouble;
     private readonly ulong resultFlag;
     private readonly bool synchronousLaunches;
+    private CudaRecurrent? recurrent;
     private bool disposed;
 
     private CudaBackend(CudaDeviceInfo device, CudaContextHandle context, CudaStreamHandle stream, CublasHandle cublas, CudaMemoryPool pool, CudaKernels kernels, DeviceMemoryHandle scratch, DeviceMemoryHandle workspace, string compilerVersion, TargetArchitecture target)
@@ -85,8 +86,8 @@ public sealed unsafe class CudaBackend : IBackend
         throw new BackendUnavailableException("batch normalisation has no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
 
     /// <inheritdoc />
-    public IRecurrentKernels Recurrent =>
-        throw new BackendUnavailableException("embedding and LSTM ops have no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+    /// <remarks>Hand-written kernels (<c>kernels/recurrent.cu</c>), compiled in CI but not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
+    public IRecurrentKernels Recurrent => recurrent ??= new CudaRecurrent(this, kernels.Function);
 
     /// <inheritdoc />
     public string Description { get; }
@@ -146,6 +147,10 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
+    void ICudaLauncher.Bind() => Bind();
+
+    void ICudaLauncher.Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments) => Launch(function, grid, arguments);
+
     private void Bind()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -156,10 +161,10 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
-    private static ulong P(DeviceBuffer buffer) =>
+    internal static ulong P(DeviceBuffer buffer) =>
         buffer is CudaBuffer cuda ? cuda.Pointer : throw new ArgumentException($"buffer of type {buffer.GetType().Name} was not allocated by the CUDA backend");
 
-    private static ulong P(DeviceBuffer? buffer, bool nullable) => buffer is null && nullable ? 0 : P(buffer!);
+    internal static ulong P(DeviceBuffer? buffer, bool nullable) => buffer is null && nullable ? 0 : P(buffer!);
 
     private static void SameLength(DeviceBuffer a, DeviceBuffer b)
     {
@@ -177,7 +182,7 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
-    private static uint GridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, 65535);
+    internal static uint GridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, 65535);
 
     private static uint ReductionGridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, MaxReductionBlocks);
 

@@ -11,13 +11,13 @@ internal sealed class CudaKernels : IDisposable
 {
     /// <summary>The embedded kernel sources, by resource name.</summary>
     public static readonly IReadOnlyList<string> SourceNames =
-        ["kernels/elementwise.cu", "kernels/reductions.cu", "kernels/losses.cu", "kernels/optimizers.cu"];
+        ["kernels/elementwise.cu", "kernels/reductions.cu", "kernels/losses.cu", "kernels/optimizers.cu", "kernels/recurrent.cu"];
 
     /// <summary>Options passed to NVRTC for every kernel source.</summary>
     public static readonly IReadOnlyList<string> CompileOptions = ["--std=c++17", "-default-device"];
 
     /// <summary>Every kernel entry point the backend looks up.</summary>
-    public static readonly IReadOnlyList<string> FunctionNames = ["fill_f32", "axpy_f32", "scale_f32", "multiply_f32", "multiply_add_f32", "add_row_vector_f32", "add_column_sums_f32", "activation_forward_f32", "activation_backward_f32", "activation_forward_tangent_f32", "activation_backward_tangent_f32", "exp10_f32", "clamp_f32", "dot_partials_f64", "finish_sum_f64", "any_nonfinite_f32", "softmax_xent_forward", "softmax_xent_forward_tangent", "softmax_xent_backward", "softmax_xent_backward_tangent", "mse_partials", "mse_backward", "mse_backward_tangent", "sgd_momentum_f32", "adam_step_f32"];
+    public static readonly IReadOnlyList<string> FunctionNames = ["fill_f32", "axpy_f32", "scale_f32", "multiply_f32", "multiply_add_f32", "add_row_vector_f32", "add_column_sums_f32", "activation_forward_f32", "activation_backward_f32", "activation_forward_tangent_f32", "activation_backward_tangent_f32", "exp10_f32", "clamp_f32", "dot_partials_f64", "finish_sum_f64", "any_nonfinite_f32", "softmax_xent_forward", "softmax_xent_forward_tangent", "softmax_xent_backward", "softmax_xent_backward_tangent", "mse_partials", "mse_backward", "mse_backward_tangent", "sgd_momentum_f32", "adam_step_f32", "embedding_gather_f32", "embedding_scatter_add_f32", "lstm_cell_forward_f32", "lstm_cell_forward_tangent_f32", "lstm_cell_backward_f32", "lstm_cell_backward_tangent_f32"];
 
     private readonly List<CudaModuleHandle> modules = [];
     private readonly Dictionary<string, nint> functions = new(StringComparer.Ordinal);
@@ -58,6 +58,12 @@ internal sealed class CudaKernels : IDisposable
             MseBackwardTangent = Get("mse_backward_tangent");
             SgdMomentum = Get("sgd_momentum_f32");
             AdamStep = Get("adam_step_f32");
+            EmbeddingGather = Get("embedding_gather_f32");
+            EmbeddingScatterAdd = Get("embedding_scatter_add_f32");
+            LstmCellForward = Get("lstm_cell_forward_f32");
+            LstmCellForwardTangent = Get("lstm_cell_forward_tangent_f32");
+            LstmCellBackward = Get("lstm_cell_backward_f32");
+            LstmCellBackwardTangent = Get("lstm_cell_backward_tangent_f32");
         }
         catch
         {
@@ -91,6 +97,12 @@ internal sealed class CudaKernels : IDisposable
     public nint MseBackwardTangent { get; }
     public nint SgdMomentum { get; }
     public nint AdamStep { get; }
+    public nint EmbeddingGather { get; }
+    public nint EmbeddingScatterAdd { get; }
+    public nint LstmCellForward { get; }
+    public nint LstmCellForwardTangent { get; }
+    public nint LstmCellBackward { get; }
+    public nint LstmCellBackwardTangent { get; }
 
     /// <summary>Reads one embedded kernel source.</summary>
     public static string ReadSource(string resourceName)
@@ -110,6 +122,10 @@ internal sealed class CudaKernels : IDisposable
             return new CudaModuleHandle(module, context);
         }
     }
+
+    /// <summary>A looked-up kernel by its entry-point name.</summary>
+    public nint Function(string name) =>
+        functions.TryGetValue(name, out nint function) ? function : throw new InvalidOperationException($"kernel '{name}' is not among the looked-up kernels");
 
     /// <summary>The entry-point name of a looked-up kernel (for error messages); "kernel 0x…" when unknown.</summary>
     public string NameOf(nint function)
