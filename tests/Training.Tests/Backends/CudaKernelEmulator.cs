@@ -20,6 +20,9 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
     private const string Header = """
         #include <math.h>
         #include <string.h>
+        #include <algorithm>
+        using std::max;
+        using std::min;
         struct onepass_dim3 { unsigned x, y, z; };
         static const onepass_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
         #define __global__
