@@ -93,6 +93,8 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
     {
     }
 
+    public Tensors.DeviceBuffer Allocate(int length) => Upload(new float[length]);
+
     public void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments)
     {
         Assert.True(grid >= 1, "a launch needs at least one block");

@@ -1,3 +1,5 @@
+using OnePass.Training.Tensors;
+
 namespace OnePass.Training.Backends.Cuda;
 
 /// <summary>
@@ -9,6 +11,12 @@ internal interface ICudaLauncher
 {
     /// <summary>Makes the backend's context current on this thread (throws when the backend is disposed).</summary>
     void Bind();
+
+    /// <summary>
+    /// Device memory of <paramref name="length"/> floats for a family's temporaries. Disposing it right after the
+    /// launches that use it is safe: every launch and every later reuse of the block are ordered on the one stream.
+    /// </summary>
+    DeviceBuffer Allocate(int length);
 
     /// <summary>Queues <paramref name="function"/> on <paramref name="grid"/> blocks of the backend's block size.</summary>
     void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments);
