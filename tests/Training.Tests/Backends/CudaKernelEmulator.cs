@@ -86,6 +86,12 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
     /// <summary>Why the emulator cannot run here (no C++ compiler), or null.</summary>
     public static string? UnavailableReason => Compiler.Value is null ? "no C++ compiler (c++, g++ or clang++) on PATH" : null;
 
+    /// <summary>The skip reason for emulator tests: null when they can run, or when ONEPASS_REQUIRE_CXX=1 makes a missing compiler a failure.</summary>
+    public static string? SkipReason =>
+        UnavailableReason is { } reason && Environment.GetEnvironmentVariable("ONEPASS_REQUIRE_CXX") != "1"
+            ? $"{reason} (set ONEPASS_REQUIRE_CXX=1 to make this a failure)"
+            : null;
+
     /// <summary>The trampoline of kernel <paramref name="name"/>, used as its function handle.</summary>
     public nint Function(string name) => NativeLibrary.GetExport(library, "launch_" + name);
 
@@ -184,14 +190,23 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
     private static partial Regex ParameterType();
 }
 
-/// <summary>A test that needs a host C++ compiler for <see cref="CudaKernelEmulator"/>; skipped, with the reason, without one.</summary>
+/// <summary>
+/// A test that needs a host C++ compiler for <see cref="CudaKernelEmulator"/>; skipped, with the reason, without one,
+/// unless <c>ONEPASS_REQUIRE_CXX=1</c> (set by CI, which installs one): then it runs and fails instead.
+/// </summary>
 public sealed class KernelEmulatorFactAttribute : FactAttribute
 {
     public KernelEmulatorFactAttribute()
     {
-        if (CudaKernelEmulator.UnavailableReason is { } reason)
-        {
-            Skip = reason;
-        }
+        Skip = CudaKernelEmulator.SkipReason;
+    }
+}
+
+/// <summary>A theory that needs a host C++ compiler for <see cref="CudaKernelEmulator"/>; skipped as <see cref="KernelEmulatorFactAttribute"/> is.</summary>
+public sealed class KernelEmulatorTheoryAttribute : TheoryAttribute
+{
+    public KernelEmulatorTheoryAttribute()
+    {
+        Skip = CudaKernelEmulator.SkipReason;
     }
 }

@@ -127,15 +127,3 @@ public sealed class CudaRecurrentEmulationTests
         Assert.Equal(2f, emulator.Download(weightGradient).Sum());
     }
 }
-
-/// <summary>A theory that needs a host C++ compiler for <see cref="CudaKernelEmulator"/>; skipped, with the reason, without one.</summary>
-public sealed class KernelEmulatorTheoryAttribute : TheoryAttribute
-{
-    public KernelEmulatorTheoryAttribute()
-    {
-        if (CudaKernelEmulator.UnavailableReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}

@@ -88,7 +88,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     public INormalisationKernels Normalisation => normalisation ??= new CudaNormalisation(this, kernels.Function);
 
     /// <inheritdoc />
-    /// <remarks>Hand-written kernels (<c>kernels/recurrent.cu</c>), compiled in CI but not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
+    /// <remarks>Hand-written kernels (<c>kernels/recurrent.cu</c>), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
     public IRecurrentKernels Recurrent => recurrent ??= new CudaRecurrent(this, kernels.Function);
 
     /// <inheritdoc />
