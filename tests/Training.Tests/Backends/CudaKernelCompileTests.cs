@@ -135,4 +135,13 @@ public sealed class CudaKernelCompileTests
         Assert.False(DeviceImage.IsElf(ptx));
         Assert.Equal($"sm_{newest}", DeviceImage.PtxTarget(DeviceImage.PtxText(ptx)));
     }
+
+    [NvrtcFact]
+    public void Status_names_ask_the_loaded_nvrtc_and_keep_unknown_codes_unknown()
+    {
+        // NVRTC answers "NVRTC_ERROR unknown" for a code it does not know: that must not become the name.
+        Assert.Equal("NVRTC_UNKNOWN_STATUS", StatusNames.Name(CudaLibraryKind.Nvrtc, 4321));
+        Assert.Equal("NVRTC_ERROR_COMPILATION", StatusNames.Name(CudaLibraryKind.Nvrtc, 6));
+        Assert.Equal("NVRTC_ERROR_INVALID_OPTION", StatusNames.Describe(CudaLibraryKind.Nvrtc, 5, (_, _) => (null, null)).Name);
+    }
 }
