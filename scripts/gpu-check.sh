@@ -36,10 +36,23 @@ if [ -z "$onepass" ]; then
   fi
 fi
 
+# CUDA libraries from pip wheels (nvidia/*/lib) in the site-packages of the python3 on PATH, which may be a virtual
+# environment that is not activated: hand that folder to onepass's library search through PYTHONPATH (onepass only).
+python=$(command -v python3 || true)
+onepass_env=()
+if [ -n "$python" ]; then
+  site=$(timeout 30 "$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null || true)
+  if [ -n "$site" ] && [ -d "$site/nvidia" ]; then
+    onepass_env=(env "PYTHONPATH=$site${PYTHONPATH:+:$PYTHONPATH}")
+  fi
+fi
+
 printf 'step\texit\tseconds\n' > "$out/steps.tsv"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "onepass: $onepass"
+  echo "onepass environment: ${onepass_env[*]:-(none)}"
+  echo "python3: ${python:-(none)}"
   echo "host: $(uname -a)"
   timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv 2>&1 || echo "nvidia-smi: unavailable"
 } > "$out/environment.txt"
@@ -65,20 +78,19 @@ step() {
   return 0
 }
 
-step selftest 150 selftest.txt "$onepass" selftest --backend cuda --json "$out/selftest.json"
+step selftest 150 selftest.txt "${onepass_env[@]}" "$onepass" selftest --backend cuda --json "$out/selftest.json"
 selftest_rc=$(awk -F'\t' '$1 == "selftest" { print $2 }' "$out/steps.tsv")
 
 bench() {
   local name=$1
   shift
-  step "bench-$name" 60 "bench-$name.json" "$onepass" bench --backend cuda --json --seconds 1 "$@"
+  step "bench-$name" 60 "bench-$name.json" "${onepass_env[@]}" "$onepass" bench --backend cuda --json --seconds 1 "$@"
 }
 bench mlp-784-50-10 --layers 784,50,10 --batch 50
 bench mlp-784-4096-4096-10 --layers 784,4096,4096,10 --batch 1024
 bench resnet18 --config "$root/configs/cifar10-resnet18.yaml" --batch 100
 bench ptb-lstm --config "$root/configs/ptb-lstm.yaml" --batch 70
 
-python=$(command -v python3 || true)
 if [ -n "$python" ] && timeout 60 "$python" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
   peer="$root/scripts/torch_gpu_peer.py"
   step torch-mlp-784-50-10 45 torch-mlp-784-50-10.json "$python" "$peer" mlp --layers 784,50,10 --batch 50
