@@ -7,7 +7,7 @@ namespace OnePass.Training.Tests.Backends;
 /// <summary>
 /// The GPU batch-norm family (<see cref="CudaNormalisation"/> launching <c>kernels/normalisation.cu</c>) against the
 /// CPU family, with the kernels run by <see cref="CudaKernelEmulator"/> on the host: training and evaluation mode,
-/// every rule, with and without the optional tangents and adjoints.
+/// every rule, with and without the optional tangents and adjoints, with one and with several chunks per channel.
 /// </summary>
 public sealed class CudaNormalisationEmulationTests
 {
@@ -77,6 +77,7 @@ public sealed class CudaNormalisationEmulationTests
     [InlineData(3, 2, 15)]
     [InlineData(4, 3, 1)]
     [InlineData(2, 4, 7)]
+    [InlineData(7, 2, 100)] // 700 elements per channel: three chunks, the last one shorter
     public void Every_rule_matches_the_cpu_family(int batch, int channels, int spatial)
     {
         using var cpu = new CpuBackend();
@@ -106,5 +107,17 @@ public sealed class CudaNormalisationEmulationTests
             double error = Checking.OpRuleCheck.RelativeError(actual[k].Values, Array.ConvertAll(expected[k].Values, v => (double)v));
             Assert.True(error < 1e-5, $"{expected[k].Name}: relative error {error:E2}");
         }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(2, 128, 1)]
+    [InlineData(3, 128, 2)]
+    [InlineData(100, 256, 100)]
+    [InlineData(1000, 1000, 3907)]
+    [InlineData(100000, 1000, 4096)]
+    public void Channels_are_summed_in_chunks_of_about_256_elements(int batch, int spatial, int chunks)
+    {
+        Assert.Equal(chunks, CudaNormalisation.ChunksFor(batch, spatial));
     }
 }

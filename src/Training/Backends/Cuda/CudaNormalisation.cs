@@ -3,22 +3,26 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends.Cuda;
 
 /// <summary>
-/// Batch normalisation on the GPU (<c>kernels/normalisation.cu</c>): each rule is a per-channel kernel (the channel's
-/// sums in double, one thread per channel) that writes the rule's coefficients, then an elementwise kernel that
-/// applies them; forward, both tangent rules and the adjoint, in training (batch statistics) and evaluation mode.
-/// Compiled by NVRTC in CI and checked against the CPU family on the host emulator; not yet run on a GPU
-/// (<c>onepass selftest --backend cuda</c> compares it with the CPU there). The per-channel pass is serial within a
-/// channel: correct, not yet fast for large batch × spatial.
+/// Batch normalisation on the GPU (<c>kernels/normalisation.cu</c>): each rule sums what it needs per channel in two
+/// stages (one thread per chunk of about <see cref="ChunkElements"/> elements of a channel, in double, then one per
+/// channel adding the chunks and writing the rule's coefficients), then applies them with one thread per element;
+/// forward, both tangent rules and the adjoint, in training (batch statistics) and evaluation mode. Compiled by NVRTC
+/// in CI and checked against the CPU family on the host emulator; not yet run on a GPU
+/// (<c>onepass selftest --backend cuda</c> compares it with the CPU there).
 /// </summary>
 internal sealed class CudaNormalisation : INormalisationKernels
 {
     /// <summary>The kernels of <c>kernels/normalisation.cu</c> this family launches.</summary>
     public static readonly IReadOnlyList<string> KernelNames =
-        ["batch_norm_statistics_f32", "batch_norm_inference_statistics_f32", "batch_norm_apply_f32", "batch_norm_forward_tangent_coefficients_f32",
+        ["batch_norm_partials_f64", "batch_norm_mean_f32", "batch_norm_variance_f32", "batch_norm_inference_statistics_f32", "batch_norm_apply_f32", "batch_norm_forward_tangent_coefficients_f32",
          "batch_norm_forward_tangent_apply_f32", "batch_norm_backward_coefficients_f32", "batch_norm_backward_apply_f32",
          "batch_norm_backward_tangent_coefficients_f32", "batch_norm_backward_tangent_apply_f32"];
 
+    /// <summary>About how many of a channel's elements one thread of the partial-sums kernel adds up.</summary>
+    public const int ChunkElements = 256;
+
     private const int CoefficientsPerChannel = 5;
+    private const int MaxChunks = 4096;
     private readonly ICudaLauncher backend;
     private readonly Dictionary<string, nint> function;
 
@@ -74,6 +78,19 @@ internal sealed class CudaNormalisation : INormalisationKernels
         return new Layout(batch, channels, spatial);
     }
 
+    /// <summary>How many chunks each channel's batch × spatial elements are summed in.</summary>
+    public static int ChunksFor(int batch, int spatial) =>
+        (int)Math.Clamp((((long)batch * spatial) + ChunkElements - 1) / ChunkElements, 1, MaxChunks);
+
+    // Double partial sums of `sums` kinds for every (channel, chunk), as a float buffer of twice the length.
+    private DeviceBuffer Partials(Layout l, int chunks, int sums, int mode, DeviceBuffer x, DeviceBuffer saved, DeviceBuffer? u, DeviceBuffer? v, DeviceBuffer? w)
+    {
+        DeviceBuffer partials = backend.Allocate(checked(2 * sums * l.Channels * chunks));
+        Run("batch_norm_partials_f64", (long)l.Channels * chunks, I(l.Batch), I(l.Channels), I(l.Spatial), I(chunks), I(mode), Ptr(x), Ptr(saved),
+            Ptr(u), Ptr(v), Ptr(w), Ptr(partials));
+        return partials;
+    }
+
     private void Run(string kernel, long work, params ReadOnlySpan<KernelArgument> arguments)
     {
         if (work > 0)
@@ -99,7 +116,12 @@ internal sealed class CudaNormalisation : INormalisationKernels
             return;
         }
 
-        Run("batch_norm_statistics_f32", channels, I(batch), I(channels), I(spatial), F(epsilon), F(momentum), Ptr(x), Ptr(saved), Ptr(runningStatistics));
+        int chunks = ChunksFor(batch, spatial);
+        using DeviceBuffer sums = Partials(l, chunks, 1, 0, x, saved, null, null, null);
+        Run("batch_norm_mean_f32", channels, I(batch), I(channels), I(spatial), I(chunks), Ptr(sums), Ptr(saved));
+        using DeviceBuffer squares = Partials(l, chunks, 1, 1, x, saved, null, null, null);
+        Run("batch_norm_variance_f32", channels, I(batch), I(channels), I(spatial), I(chunks), F(epsilon), F(momentum), Ptr(sums), Ptr(squares), Ptr(saved),
+            Ptr(runningStatistics));
         Run("batch_norm_apply_f32", l.Elements, I(batch), I(channels), I(spatial), Ptr(x), Ptr(gamma), Ptr(beta), Ptr(saved), Ptr(y));
     }
 
@@ -137,9 +159,11 @@ internal sealed class CudaNormalisation : INormalisationKernels
             return;
         }
 
+        int chunks = ChunksFor(batch, spatial);
         using DeviceBuffer coef = backend.Allocate(channels * CoefficientsPerChannel);
-        Run("batch_norm_forward_tangent_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(batchStatistics), Ptr(x), Ptr(gamma), Ptr(saved),
-            Ptr(xTangent), Ptr(gammaTangent), Ptr(betaTangent), Ptr(coef));
+        using DeviceBuffer? partials = batchStatistics && xTangent is not null ? Partials(l, chunks, 2, 2, x, saved, xTangent, null, null) : null;
+        Run("batch_norm_forward_tangent_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(chunks), I(batchStatistics), Ptr(gamma), Ptr(saved),
+            Ptr(partials), Ptr(gammaTangent), Ptr(betaTangent), Ptr(coef));
         Run("batch_norm_forward_tangent_apply_f32", l.Elements, I(batch), I(channels), I(spatial), Ptr(x), Ptr(saved), Ptr(xTangent), Ptr(coef), Ptr(yTangent));
     }
 
@@ -161,9 +185,11 @@ internal sealed class CudaNormalisation : INormalisationKernels
             return;
         }
 
+        int chunks = ChunksFor(batch, spatial);
         using DeviceBuffer coef = backend.Allocate(channels * CoefficientsPerChannel);
-        Run("batch_norm_backward_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(batchStatistics), Ptr(x), Ptr(gamma), Ptr(saved),
-            Ptr(dy), Ptr(dGamma), Ptr(dBeta), Ptr(coef));
+        using DeviceBuffer partials = Partials(l, chunks, 2, 3, x, saved, dy, null, null);
+        Run("batch_norm_backward_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(chunks), I(batchStatistics), Ptr(gamma), Ptr(saved),
+            Ptr(partials), Ptr(dGamma), Ptr(dBeta), Ptr(coef));
         if (dx is not null)
         {
             Run("batch_norm_backward_apply_f32", l.Elements, I(batch), I(channels), I(spatial), I(batchStatistics), Ptr(x), Ptr(saved), Ptr(dy), Ptr(coef), Ptr(dx));
@@ -192,9 +218,11 @@ internal sealed class CudaNormalisation : INormalisationKernels
             return;
         }
 
+        int chunks = ChunksFor(batch, spatial);
         using DeviceBuffer coef = backend.Allocate(channels * CoefficientsPerChannel);
-        Run("batch_norm_backward_tangent_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(batchStatistics), Ptr(x), Ptr(gamma), Ptr(saved),
-            Ptr(xTangent), Ptr(gammaTangent), Ptr(dy), Ptr(dyTangent), Ptr(dGammaTangent), Ptr(dBetaTangent), Ptr(coef));
+        using DeviceBuffer partials = Partials(l, chunks, 7, 4, x, saved, dy, xTangent, dyTangent);
+        Run("batch_norm_backward_tangent_coefficients_f32", channels, I(batch), I(channels), I(spatial), I(chunks), I(batchStatistics), Ptr(gamma), Ptr(saved),
+            Ptr(partials), Ptr(gammaTangent), Ptr(dGammaTangent), Ptr(dBetaTangent), Ptr(coef));
         if (dxTangent is not null)
         {
             Run("batch_norm_backward_tangent_apply_f32", l.Elements, I(batch), I(channels), I(spatial), I(batchStatistics), Ptr(x), Ptr(saved), Ptr(xTangent),
