@@ -41,10 +41,12 @@ public static class NativeLibraryResolver
     public static IReadOnlyList<string> FileNames(string logicalName, bool isWindows) => (logicalName, isWindows) switch
     {
         (CudaDriverName, false) => ["libcuda.so.1", "libcuda.so"],
-        (NvrtcName, false) => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"],
+        // libnvrtc.so.11.2 is the soname of every NVRTC 11.2-11.8 (Debian's libnvrtc11.2 ships 11.8): enough to compile
+        // the kernels anywhere, while what runs them is still bounded by the driver's own minimum version.
+        (NvrtcName, false) => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"],
         (CublasName, false) => ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
         (CudaDriverName, true) => ["nvcuda.dll"],
-        (NvrtcName, true) => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll"],
+        (NvrtcName, true) => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"],
         (CublasName, true) => ["cublas64_13.dll", "cublas64_12.dll"],
         _ => throw new ArgumentException($"unknown CUDA library '{logicalName}'; expected {CudaDriverName}, {NvrtcName} or {CublasName}", nameof(logicalName)),
     };

@@ -66,6 +66,19 @@ public static unsafe partial class Nvrtc
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int DestroyProgram(ref nint program);
 
+    /// <summary>nvrtcResult nvrtcGetNumSupportedArchs(int* numArchs) (NVRTC 11.2 and later).</summary>
+    [LibraryImport(Library, EntryPoint = "nvrtcGetNumSupportedArchs")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int GetNumSupportedArchs(out int count);
+
+    /// <summary>
+    /// nvrtcResult nvrtcGetSupportedArchs(int* supportedArchs) (NVRTC 11.2 and later): fills the array, sized by
+    /// <see cref="GetNumSupportedArchs"/>, with the architectures this NVRTC can target as 10 × major + minor, ascending.
+    /// </summary>
+    [LibraryImport(Library, EntryPoint = "nvrtcGetSupportedArchs")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int GetSupportedArchs(int* architectures);
+
     /// <summary>const char* nvrtcGetErrorString(nvrtcResult result).</summary>
     [LibraryImport(Library, EntryPoint = "nvrtcGetErrorString")]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

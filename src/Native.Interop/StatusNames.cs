@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Runtime.InteropServices;
 
 namespace OnePass.Native.Interop;
 
@@ -60,6 +61,11 @@ public static class StatusNames
         [9] = ("NVRTC_ERROR_NO_LOWERED_NAMES_BEFORE_COMPILATION", "no lowered names before compilation"),
         [10] = ("NVRTC_ERROR_NAME_EXPRESSION_NOT_VALID", "name expression not valid"),
         [11] = ("NVRTC_ERROR_INTERNAL_ERROR", "internal compiler error"),
+        [12] = ("NVRTC_ERROR_TIME_FILE_WRITE_FAILED", "the time trace file could not be written"),
+        [13] = ("NVRTC_ERROR_NO_PCH_CREATE_ATTEMPTED", "no precompiled header was created"),
+        [14] = ("NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED", "the precompiled-header heap is exhausted"),
+        [15] = ("NVRTC_ERROR_PCH_CREATE", "precompiled header creation failed"),
+        [16] = ("NVRTC_ERROR_CANCELLED", "compilation cancelled"),
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<int, (string Name, string Description)> CublasCodes = new Dictionary<int, (string, string)>
@@ -76,13 +82,62 @@ public static class StatusNames
         [16] = ("CUBLAS_STATUS_LICENSE_ERROR", "license error"),
     }.ToFrozenDictionary();
 
-    /// <summary>The symbolic name of a status code, e.g. "CUDA_ERROR_OUT_OF_MEMORY", or "unknown status" when not in the table.</summary>
-    public static string Name(CudaLibraryKind library, int status) =>
-        Table(library).TryGetValue(status, out var entry) ? entry.Name : $"{Prefix(library)}_UNKNOWN_STATUS";
+    /// <summary>
+    /// The symbolic name of a status code, e.g. "CUDA_ERROR_OUT_OF_MEMORY": from the table, else from the library
+    /// itself (<c>cuGetErrorName</c>, <c>nvrtcGetErrorString</c>) when it is loaded and knows the code, else
+    /// "CUDA_UNKNOWN_STATUS" (NVRTC_, CUBLAS_).
+    /// </summary>
+    public static string Name(CudaLibraryKind library, int status) => Describe(library, status, AskLibrary).Name;
 
-    /// <summary>A short description of a status code, or null when it is not in the table.</summary>
-    public static string? Description(CudaLibraryKind library, int status) =>
-        Table(library).TryGetValue(status, out var entry) ? entry.Description : null;
+    /// <summary>A short description of a status code (the table's, else the library's own), or null when neither knows it.</summary>
+    public static string? Description(CudaLibraryKind library, int status) => Describe(library, status, AskLibrary).Description;
+
+    /// <summary>
+    /// Name and description of a code: the table's when it has the code, else what <paramref name="askLibrary"/>
+    /// (the library's own string functions; null parts when it does not know the code either) returns, else
+    /// "PREFIX_UNKNOWN_STATUS" with no description.
+    /// </summary>
+    public static (string Name, string? Description) Describe(CudaLibraryKind library, int status, Func<CudaLibraryKind, int, (string? Name, string? Description)> askLibrary)
+    {
+        if (Table(library).TryGetValue(status, out var entry))
+        {
+            return entry;
+        }
+
+        (string? name, string? description) = askLibrary(library, status);
+        return (string.IsNullOrWhiteSpace(name) ? $"{Prefix(library)}_UNKNOWN_STATUS" : name, string.IsNullOrWhiteSpace(description) ? null : description);
+    }
+
+    // Asks an already-found library for a code's name; never loads a missing one, never throws.
+    private static unsafe (string? Name, string? Description) AskLibrary(CudaLibraryKind library, int status)
+    {
+        try
+        {
+            switch (library)
+            {
+                case CudaLibraryKind.Driver when NativeLibraryResolver.Find(NativeLibraryResolver.CudaDriverName).Found:
+                {
+                    string? name = CudaDriver.GetErrorName(status, out nint namePointer) == 0 ? Marshal.PtrToStringUTF8(namePointer) : null;
+                    string? description = CudaDriver.GetErrorString(status, out nint textPointer) == 0 ? Marshal.PtrToStringUTF8(textPointer) : null;
+                    return (name, description);
+                }
+
+                case CudaLibraryKind.Nvrtc when NativeLibraryResolver.Find(NativeLibraryResolver.NvrtcName).Found:
+                {
+                    // For a code it does not know, nvrtcGetErrorString answers "NVRTC_ERROR unknown".
+                    string? name = Marshal.PtrToStringUTF8(Nvrtc.GetErrorString(status));
+                    return (name is null || name.Contains(' ', StringComparison.Ordinal) ? null : name, null);
+                }
+
+                default:
+                    return (null, null);
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            return (null, null);
+        }
+    }
 
     private static FrozenDictionary<int, (string Name, string Description)> Table(CudaLibraryKind library) => library switch
     {

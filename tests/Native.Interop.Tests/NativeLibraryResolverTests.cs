@@ -141,4 +141,12 @@ public sealed class NativeLibraryResolverTests
         var error = Assert.Throws<ArgumentException>(() => NativeLibraryResolver.FileNames("cudnn", false));
         Assert.Contains("cuda, nvrtc or cublas", error.Message);
     }
+
+    [Fact]
+    public void Nvrtc_11_2_soname_is_tried_after_the_newer_ones()
+    {
+        IReadOnlyList<string> names = NativeLibraryResolver.FileNames(NativeLibraryResolver.NvrtcName, isWindows: false);
+
+        Assert.Equal(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"], names);
+    }
 }

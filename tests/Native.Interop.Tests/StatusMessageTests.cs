@@ -55,4 +55,37 @@ public sealed class StatusMessageTests
         Assert.Equal("nvrtcCompileProgram failed: NVRTC_ERROR_COMPILATION (6): compilation failed", lines[0]);
         Assert.Equal("kernel.cu(3): error: identifier \"x\" is undefined", lines[1]);
     }
+
+    [Fact]
+    public void Codes_missing_from_the_table_are_named_by_the_library_itself()
+    {
+        var (name, description) = StatusNames.Describe(CudaLibraryKind.Driver, 4242, (_, status) => ($"CUDA_ERROR_FROM_DRIVER_{status}", "what the driver says"));
+
+        Assert.Equal("CUDA_ERROR_FROM_DRIVER_4242", name);
+        Assert.Equal("what the driver says", description);
+    }
+
+    [Fact]
+    public void The_table_wins_over_the_library_and_an_unknown_code_stays_unknown()
+    {
+        int asked = 0;
+        (string?, string?) Ask(CudaLibraryKind library, int status)
+        {
+            asked++;
+            return (null, null);
+        }
+
+        Assert.Equal(("NVRTC_ERROR_COMPILATION", "compilation failed"), StatusNames.Describe(CudaLibraryKind.Nvrtc, 6, Ask));
+        Assert.Equal(0, asked);
+        Assert.Equal(("NVRTC_UNKNOWN_STATUS", null), StatusNames.Describe(CudaLibraryKind.Nvrtc, 99, Ask));
+        Assert.Equal(1, asked);
+    }
+
+    [Theory]
+    [InlineData(12, "NVRTC_ERROR_TIME_FILE_WRITE_FAILED")]
+    [InlineData(16, "NVRTC_ERROR_CANCELLED")]
+    public void Nvrtc_12_codes_are_in_the_table(int status, string name)
+    {
+        Assert.Equal(name, StatusNames.Name(CudaLibraryKind.Nvrtc, status));
+    }
 }

@@ -15,5 +15,6 @@ internal static class CommandCatalog
         InferCommand.Create(),
         SweepCommand.Create(),
         ReportCommand.Create(),
+        SelftestCommand.Create(),
     ];
 }

@@ -51,4 +51,32 @@ public sealed class CudaPlumbingTests
             Assert.DoesNotContain("#include", CudaKernels.ReadSource(name));
         }
     }
+
+    [Theory]
+    [InlineData(0L, 0UL)]
+    [InlineData(1L, 4UL)]
+    [InlineData(1L << 29, 1UL << 31)]
+    [InlineData(int.MaxValue, 8589934588UL)]
+    public void Byte_counts_are_computed_in_64_bits(long floats, ulong bytes)
+    {
+        Assert.Equal((nuint)bytes, CudaBackend.FloatBytes(floats));
+    }
+
+    [Fact]
+    public void Negative_lengths_have_no_byte_count()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => CudaBackend.FloatBytes(-1));
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("", false)]
+    [InlineData("0", false)]
+    [InlineData("1", true)]
+    [InlineData(" true ", true)]
+    [InlineData("ON", true)]
+    public void Sync_mode_is_read_from_the_environment(string? value, bool expected)
+    {
+        Assert.Equal(expected, CudaBackend.SynchronousLaunchesRequested(name => name == CudaBackend.SyncVariable ? value : null));
+    }
 }

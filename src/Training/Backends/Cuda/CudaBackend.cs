@@ -8,7 +8,7 @@ namespace OnePass.Training.Backends.Cuda;
 /// of <c>kernels/*.cu</c> for everything else, all queued on one stream. Methods that return host values
 /// synchronise. Not thread-safe: one caller at a time (any thread; the context is made current per call).
 /// </summary>
-public sealed unsafe class CudaBackend : IBackend
+public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
 {
     private const int BlockSize = 256;
     private const int MaxReductionBlocks = 1024;
@@ -27,9 +27,13 @@ public sealed unsafe class CudaBackend : IBackend
     private readonly ulong partials;
     private readonly ulong resultDouble;
     private readonly ulong resultFlag;
+    private readonly bool synchronousLaunches;
+    private CudaRecurrent? recurrent;
+    private CudaConvolution? convolution;
+    private CudaNormalisation? normalisation;
     private bool disposed;
 
-    private CudaBackend(CudaDeviceInfo device, CudaContextHandle context, CudaStreamHandle stream, CublasHandle cublas, CudaMemoryPool pool, CudaKernels kernels, DeviceMemoryHandle scratch, DeviceMemoryHandle workspace, string compilerVersion)
+    private CudaBackend(CudaDeviceInfo device, CudaContextHandle context, CudaStreamHandle stream, CublasHandle cublas, CudaMemoryPool pool, CudaKernels kernels, DeviceMemoryHandle scratch, DeviceMemoryHandle workspace, string compilerVersion, TargetArchitecture target)
     {
         Device = device;
         this.context = context;
@@ -42,7 +46,31 @@ public sealed unsafe class CudaBackend : IBackend
         partials = scratch.Pointer;
         resultDouble = scratch.Pointer + (MaxReductionBlocks * sizeof(double));
         resultFlag = resultDouble + sizeof(double);
-        Description = $"CUDA: {device}, {compilerVersion}";
+        Target = target;
+        synchronousLaunches = SynchronousLaunchesRequested(Environment.GetEnvironmentVariable);
+        Description = $"CUDA: {device}, {compilerVersion}"
+            + (target.IsPtx ? $", PTX {target.Architecture} (JIT)" : "")
+            + (synchronousLaunches ? $", {SyncVariable}=1 (synchronous launches)" : "");
+    }
+
+    /// <summary>
+    /// The debug switch: when this environment variable is "1" the backend waits for every kernel launch and cuBLAS
+    /// call to finish and names the one that failed, at the cost of all overlap between the host and the GPU.
+    /// </summary>
+    public const string SyncVariable = "ONEPASS_CUDA_SYNC";
+
+    /// <summary>True when <see cref="SyncVariable"/> is set to "1" (or "true", "yes", "on").</summary>
+    public static bool SynchronousLaunchesRequested(Func<string, string?> getVariable) =>
+        getVariable(SyncVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
+
+    /// <summary>What NVRTC was asked for: the GPU's own CUBIN, or PTX when NVRTC does not know the GPU.</summary>
+    public TargetArchitecture Target { get; }
+
+    /// <summary>The bytes of <paramref name="length"/> floats, in 64 bits (an int product overflows at 2^29 floats).</summary>
+    internal static nuint FloatBytes(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return checked((nuint)length * sizeof(float));
     }
 
     /// <summary>The device this backend runs on.</summary>
@@ -52,16 +80,16 @@ public sealed unsafe class CudaBackend : IBackend
     public string Name => "cuda";
 
     /// <inheritdoc />
-    public IConvolutionKernels Convolution =>
-        throw new BackendUnavailableException("convolution and pooling have no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+    /// <remarks>Hand-written kernels (<c>kernels/convolution.cu</c>; the GEMMs are cuBLAS), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
+    public IConvolutionKernels Convolution => convolution ??= new CudaConvolution(this, kernels.Function);
 
     /// <inheritdoc />
-    public INormalisationKernels Normalisation =>
-        throw new BackendUnavailableException("batch normalisation has no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+    /// <remarks>Hand-written kernels (<c>kernels/normalisation.cu</c>), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
+    public INormalisationKernels Normalisation => normalisation ??= new CudaNormalisation(this, kernels.Function);
 
     /// <inheritdoc />
-    public IRecurrentKernels Recurrent =>
-        throw new BackendUnavailableException("embedding and LSTM ops have no CUDA kernels yet (they come with the GPU issue); run this model with --backend cpu");
+    /// <remarks>Hand-written kernels (<c>kernels/recurrent.cu</c>), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
+    public IRecurrentKernels Recurrent => recurrent ??= new CudaRecurrent(this, kernels.Function);
 
     /// <inheritdoc />
     public string Description { get; }
@@ -101,8 +129,14 @@ public sealed unsafe class CudaBackend : IBackend
             CudaCheck.Cublas(Cublas.SetWorkspace(rawCublas, workspace.Value, (nuint)CublasWorkspaceBytes), "cublasSetWorkspace_v2");
 
             cache ??= KernelCache.CreateDefault();
-            var kernels = new CudaKernels(cache, device.Architecture, context.Value);
-            return new CudaBackend(device, context, stream, cublas, pool, kernels, scratch, workspace, cache.CompilerVersion);
+            TargetArchitecture target = TargetArchitecture.Choose(device.Major, device.Minor, NvrtcCompiler.SupportedArchitectures(), NvrtcCompiler.Version());
+            if (target.Note is { } note)
+            {
+                Console.Error.WriteLine($"onepass: {note}");
+            }
+
+            var kernels = new CudaKernels(cache, target.Architecture, context.Value);
+            return new CudaBackend(device, context, stream, cublas, pool, kernels, scratch, workspace, cache.CompilerVersion, target);
         }
         catch
         {
@@ -115,6 +149,10 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
+    void ICudaLauncher.Bind() => Bind();
+
+    void ICudaLauncher.Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments) => Launch(function, grid, arguments);
+
     private void Bind()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -125,10 +163,10 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
-    private static ulong P(DeviceBuffer buffer) =>
+    internal static ulong P(DeviceBuffer buffer) =>
         buffer is CudaBuffer cuda ? cuda.Pointer : throw new ArgumentException($"buffer of type {buffer.GetType().Name} was not allocated by the CUDA backend");
 
-    private static ulong P(DeviceBuffer? buffer, bool nullable) => buffer is null && nullable ? 0 : P(buffer!);
+    internal static ulong P(DeviceBuffer? buffer, bool nullable) => buffer is null && nullable ? 0 : P(buffer!);
 
     private static void SameLength(DeviceBuffer a, DeviceBuffer b)
     {
@@ -146,7 +184,7 @@ public sealed unsafe class CudaBackend : IBackend
         }
     }
 
-    private static uint GridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, 65535);
+    internal static uint GridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, 65535);
 
     private static uint ReductionGridFor(long work) => (uint)Math.Clamp((work + BlockSize - 1) / BlockSize, 1, MaxReductionBlocks);
 
@@ -160,7 +198,26 @@ public sealed unsafe class CudaBackend : IBackend
             pointers[i] = &values[i];
         }
 
-        CudaCheck.Driver(CudaDriver.LaunchKernel(function, grid, 1, 1, BlockSize, 1, 1, 0, stream.Value, pointers, null), "cuLaunchKernel");
+        int status = CudaDriver.LaunchKernel(function, grid, 1, 1, BlockSize, 1, 1, 0, stream.Value, pointers, null);
+        if (status != 0)
+        {
+            throw new CudaException(CudaLibraryKind.Driver, "cuLaunchKernel", status, $"launching {kernels.NameOf(function)} (grid {grid}, block {BlockSize})");
+        }
+
+        if (synchronousLaunches)
+        {
+            AfterLaunch(kernels.NameOf(function));
+        }
+    }
+
+    // ONEPASS_CUDA_SYNC=1: wait for the work just queued, so an asynchronous fault is reported against it.
+    private void AfterLaunch(string what)
+    {
+        int status = CudaDriver.StreamSynchronize(stream.Value);
+        if (status != 0)
+        {
+            throw new CudaException(CudaLibraryKind.Driver, "cuStreamSynchronize", status, $"after {what} ({SyncVariable}=1)");
+        }
     }
 
     private static KernelArgument I(int value) => KernelArgument.Int(value);
@@ -217,7 +274,7 @@ public sealed unsafe class CudaBackend : IBackend
         // From pageable memory the driver stages the data before returning, so the span may be reused at once.
         fixed (float* host = source)
         {
-            CudaCheck.Driver(CudaDriver.MemcpyHtoDAsync(P(destination), host, (nuint)(source.Length * sizeof(float)), stream.Value), "cuMemcpyHtoDAsync_v2");
+            CudaCheck.Driver(CudaDriver.MemcpyHtoDAsync(P(destination), host, FloatBytes(source.Length), stream.Value), "cuMemcpyHtoDAsync_v2");
         }
     }
 
@@ -238,7 +295,7 @@ public sealed unsafe class CudaBackend : IBackend
 
         fixed (float* host = destination)
         {
-            CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(host, P(source), (nuint)(destination.Length * sizeof(float)), stream.Value), "cuMemcpyDtoHAsync_v2");
+            CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(host, P(source), FloatBytes(destination.Length), stream.Value), "cuMemcpyDtoHAsync_v2");
             Sync();
         }
     }
@@ -250,7 +307,7 @@ public sealed unsafe class CudaBackend : IBackend
         Bind();
         if (source.Length > 0)
         {
-            CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(P(destination), P(source), (nuint)(source.Length * sizeof(float)), stream.Value), "cuMemcpyDtoDAsync_v2");
+            CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(P(destination), P(source), FloatBytes(source.Length), stream.Value), "cuMemcpyDtoDAsync_v2");
         }
     }
 
@@ -322,6 +379,10 @@ public sealed unsafe class CudaBackend : IBackend
         CudaCheck.Cublas(
             Cublas.Sgemm(cublas.Value, opB, opA, n, m, k, &alpha, (nint)P(b), ldb, (nint)P(a), lda, &beta, (nint)P(c), n),
             "cublasSgemm_v2");
+        if (synchronousLaunches)
+        {
+            AfterLaunch($"cublasSgemm_v2 ({m}x{k} by {k}x{n})");
+        }
     }
 
     /// <inheritdoc />

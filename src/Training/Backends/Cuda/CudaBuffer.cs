@@ -28,6 +28,9 @@ public sealed class CudaBuffer : DeviceBuffer
         Pointer = pointer;
     }
 
+    /// <summary>A non-owning buffer over <paramref name="length"/> floats at <paramref name="pointer"/> (for kernel emulation in tests).</summary>
+    internal static CudaBuffer Wrap(ulong pointer, int length) => new(pointer, length);
+
     /// <summary>The CUdeviceptr of the first element.</summary>
     public ulong Pointer { get; }
 

@@ -1,0 +1,23 @@
+using OnePass.Training.Tensors;
+
+namespace OnePass.Training.Backends.Cuda;
+
+/// <summary>
+/// What a kernel family needs from the backend: make its context current, and queue a kernel with its arguments
+/// (as cuLaunchKernel takes them: one 64-bit slot per parameter). The CUDA backend implements it; tests put an
+/// emulator behind it that runs the same kernel sources compiled for the host.
+/// </summary>
+internal interface ICudaLauncher
+{
+    /// <summary>Makes the backend's context current on this thread (throws when the backend is disposed).</summary>
+    void Bind();
+
+    /// <summary>
+    /// Device memory of <paramref name="length"/> floats for a family's temporaries. Disposing it right after the
+    /// launches that use it is safe: every launch and every later reuse of the block are ordered on the one stream.
+    /// </summary>
+    DeviceBuffer Allocate(int length);
+
+    /// <summary>Queues <paramref name="function"/> on <paramref name="grid"/> blocks of the backend's block size.</summary>
+    void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments);
+}
