@@ -50,4 +50,24 @@ public sealed class ReportGroupingTests
         Fixtures.AssertOneLineError(strict, broken);
         Assert.Equal(1, strict.ExitCode);
     }
+
+    [Fact]
+    public void LanguageModelTablesGiveTheMedianTestPerplexity()
+    {
+        string dir = OnePassProcess.TempDir();
+        foreach (var (name, loss) in new[] { ("init-0", 5.0), ("init-1", 6.0), ("init-2", 7.0) })
+        {
+            string run = Path.Combine(dir, "ours-wd-lr-m", name);
+            Directory.CreateDirectory(run);
+            File.WriteAllText(Path.Combine(run, "summary.json"), "{\"dataset\": \"text:tiny\", \"algorithm\": \"ours-wd-lr-m\", \"wall_seconds\": 1.0, \"diverged\": false, "
+                + "\"initial\": {\"test_loss\": 9.0, \"test_perplexity\": 8103.08}, \"final\": {\"test_loss\": " + loss.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}}");
+        }
+
+        Summary(dir, "uci-energy", "random", "init-0", 0.5);
+        var r = OnePassProcess.Run("report", dir);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("| ours-wd-lr-m | 3 | 0 | 6.0000 | [5.5000, 6.5000] | 403.4 |", r.StdOut); // exp(6) = 403.43
+        Assert.DoesNotContain("perplexity |\n|---|---|---|---|---|---|---|\n| random", r.StdOut.ReplaceLineEndings("\n"));
+        Assert.Contains("| random | 1 | 0 | 0.5000 | [0.5000, 0.5000] | - |", r.StdOut);
+    }
 }

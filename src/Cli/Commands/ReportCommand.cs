@@ -22,7 +22,7 @@ internal static class ReportCommand
                 throw new UserInputException($"{root} is not a folder");
             }
 
-            var rows = new List<(string DataSet, string Algorithm, double Loss, double? Accuracy, double Wall, bool Diverged, string File)>();
+            var rows = new List<(string DataSet, string Algorithm, double Loss, double? Accuracy, double Wall, bool Diverged, string File, bool LanguageModel)>();
             foreach (string file in Directory.EnumerateFiles(root, "summary.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
             {
                 try
@@ -34,7 +34,8 @@ internal static class ReportCommand
                     double? acc = final.TryGetProperty("test_accuracy", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetDouble() : null;
                     string dataSet = r.TryGetProperty("dataset", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : "unknown data set";
                     rows.Add((dataSet, r.GetProperty("algorithm").GetString() ?? throw new InvalidDataException("'algorithm' is null"), loss, acc,
-                        r.GetProperty("wall_seconds").GetDouble(), r.GetProperty("diverged").GetBoolean() || !double.IsFinite(loss), file));
+                        r.GetProperty("wall_seconds").GetDouble(), r.GetProperty("diverged").GetBoolean() || !double.IsFinite(loss), file,
+                        r.TryGetProperty("initial", out var initial) && initial.TryGetProperty("test_perplexity", out JsonElement _)));
                 }
                 catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or InvalidDataException)
                 {
@@ -67,7 +68,11 @@ internal static class ReportCommand
                     md.AppendLine(inv, $"Note: these runs' configurations differ in more than the initial hyperparameters: {differing}.").AppendLine();
                 }
 
-                md.Append("| algorithm | runs | diverged | median test loss | IQR | median test accuracy | median wall s |\n|---|---|---|---|---|---|---|\n");
+                // A language model's perplexity is exp(loss), monotone: the median perplexity is exp(median loss).
+                bool languageModel = dataSet.All(r => r.LanguageModel);
+                md.Append(languageModel
+                    ? "| algorithm | runs | diverged | median test loss | IQR | median test perplexity | median test accuracy | median wall s |\n|---|---|---|---|---|---|---|---|\n"
+                    : "| algorithm | runs | diverged | median test loss | IQR | median test accuracy | median wall s |\n|---|---|---|---|---|---|---|\n");
                 foreach (var group in dataSet.GroupBy(r => r.Algorithm).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
                     // A diverged run ranks worst (test loss +∞, accuracy 0) instead of leaving the sample, which would flatter
@@ -79,7 +84,8 @@ internal static class ReportCommand
                     double med = Quantile(losses, 0.5), q1 = Quantile(losses, 0.25), q3 = Quantile(losses, 0.75);
                     double acc = Quantile(accs, 0.5), wall = Quantile(group.Select(r => r.Wall).Order().ToArray(), 0.5);
                     string accText = accs.Length > 0 ? acc.ToString("P2", inv) : "-";
-                    md.AppendLine(inv, $"| {group.Key} | {group.Count()} | {diverged} | {Text(med)} | [{Text(q1)}, {Text(q3)}] | {accText} | {wall:F2} |");
+                    string perplexity = languageModel ? $" {(double.IsFinite(med) ? Math.Exp(med).ToString("F1", inv) : "∞")} |" : "";
+                    md.AppendLine(inv, $"| {group.Key} | {group.Count()} | {diverged} | {Text(med)} | [{Text(q1)}, {Text(q3)}] |{perplexity} {accText} | {wall:F2} |");
                     csv.AppendLine(inv, $"{dataSet.Key},{group.Key},{group.Count()},{diverged},{med:R},{q1:R},{q3:R},{(accs.Length > 0 ? acc.ToString("R", inv) : "")},{wall:R}");
                 }
 
