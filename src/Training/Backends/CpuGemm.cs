@@ -8,8 +8,9 @@ namespace OnePass.Training.Backends;
 /// <summary>
 /// Single-precision matrix product for the CPU backend: operands are packed into panels (so either operand
 /// may be transposed at no extra cost), the k dimension is blocked to keep panels in cache, and a 6×32
-/// (AVX-512) or 6×16 (AVX2/FMA) register-blocked micro-kernel computes each tile. Large products are split
-/// across cores by tiles of C.
+/// (AVX-512) or 6×16 (AVX2/FMA) register-blocked micro-kernel computes each tile. Large products are split across
+/// cores once, by slices of C along its longer side (no barrier between k blocks); products with few rows of A read
+/// B in place instead of packing it (see RowDotProducts and StreamB).
 /// </summary>
 internal static unsafe class CpuGemm
 {
@@ -23,6 +24,10 @@ internal static unsafe class CpuGemm
 
     // Products with at most this many rows in op(A) take the paths that leave B in place (RowDotProducts, StreamB).
     private const int SmallRows = 64;
+
+    // ... and, for a transposed B, at most this many elements in A; for an untransposed B, at most this many columns.
+    private const long SmallRowsElements = 1L << 17;
+    private const int StreamedColumns = 4096;
 
     // Below this many multiply-adds a product runs on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 19;
@@ -43,72 +48,40 @@ internal static unsafe class CpuGemm
 
         if (m <= SmallRows && NR == 32)
         {
-            if (transposeB && k >= 16)
+            // Each row pair's dot product streams A's rows, which must stay in the second-level cache.
+            if (transposeB && k >= 16 && (long)m * k <= SmallRowsElements)
             {
                 RowDotProducts(transposeA, m, n, k, alpha, a, b, beta, c);
                 return;
             }
 
-            if (!transposeB)
+            // B's rows are read in place, so they must be short enough that a k block of a strip spans few pages.
+            if (!transposeB && n <= StreamedColumns)
             {
                 StreamB(transposeA, m, n, k, alpha, a, b, beta, c);
                 return;
             }
         }
 
-        int mPanels = (m + MR - 1) / MR;
-        int nPanels = (n + NR - 1) / NR;
-        int kcMax = Math.Min(KC, k);
-        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
-        float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
-        try
+        fixed (float* pa = a, pb = b, pc = c)
         {
-            fixed (float* pa = a, pb = b, pc = c, pA = packedA, pB = packedB)
+            nint ua = (nint)pa, ub = (nint)pb, uc = (nint)pc;
+            long work = (long)m * n * k;
+
+            // One fork per product: each thread packs and multiplies its own slice of C, split along the longer side
+            // (the shorter operand is then packed by every thread, which costs least).
+            if (n >= m)
             {
-                var job = new Job
-                {
-                    A = pa, B = pb, C = pc, PackedA = pA, PackedB = pB,
-                    M = m, N = n, K = k, TransposeA = transposeA, TransposeB = transposeB, Alpha = alpha,
-                };
-                bool parallel = (long)m * n * k >= ParallelThreshold && Environment.ProcessorCount > 1;
-                for (int p0 = 0; p0 < k; p0 += KC)
-                {
-                    int kc = Math.Min(KC, k - p0);
-                    job.P0 = p0;
-                    job.Kc = kc;
-                    job.Beta = p0 == 0 ? beta : 1f;
-                    int rowBlocks = (m + MC - 1) / MC;
-                    int colBlocks = (n + NC - 1) / NC;
-                    if (parallel)
-                    {
-                        Parallel.For(0, nPanels, job.PackB);
-                        Parallel.For(0, mPanels, job.PackA);
-                        Parallel.For(0, rowBlocks * colBlocks, t => job.Tile(t / colBlocks, t % colBlocks));
-                    }
-                    else
-                    {
-                        for (int j = 0; j < nPanels; j++)
-                        {
-                            job.PackB(j);
-                        }
-
-                        for (int i = 0; i < mPanels; i++)
-                        {
-                            job.PackA(i);
-                        }
-
-                        for (int t = 0; t < rowBlocks * colBlocks; t++)
-                        {
-                            job.Tile(t / colBlocks, t % colBlocks);
-                        }
-                    }
-                }
+                int panels = (n + NR - 1) / NR;
+                Split(panels, Parts(work, panels), (q0, q1) =>
+                    Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, 0, m, q0 * NR, Math.Min(n, q1 * NR)));
             }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(packedA);
-            ArrayPool<float>.Shared.Return(packedB);
+            else
+            {
+                int panels = (m + MR - 1) / MR;
+                Split(panels, Parts(work, panels), (q0, q1) =>
+                    Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, q0 * MR, Math.Min(m, q1 * MR), 0, n));
+            }
         }
     }
 
@@ -124,79 +97,127 @@ internal static unsafe class CpuGemm
         }
     }
 
-    /// <summary>State shared by the pack and tile steps of one product (pointers stay pinned by the caller).</summary>
-    private sealed class Job
+    // C[i0:i1, j0:j1] of the product, on the calling thread: k in blocks of KC; per block, op(B)'s columns packed in
+    // NR-wide panels and op(A)'s rows in MR-high panels, then MC×NC tiles of micro-kernel calls.
+    [SkipLocalsInit]
+    private static void Block(float* a, float* b, float* c, int m, int n, int k, bool transposeA, bool transposeB, float alpha, float beta,
+        int i0, int i1, int j0, int j1)
     {
-        public float* A, B, C, PackedA, PackedB;
-        public int M, N, K, P0, Kc;
-        public bool TransposeA, TransposeB;
-        public float Alpha, Beta;
-
-        // Panel i holds rows [i·MR, i·MR+MR) of op(A) for k in [P0, P0+Kc), stored k-major: MR values per k.
-        public void PackA(int panel) => PackAPanel(A, TransposeA, M, K, P0, Kc, panel, PackedA + (long)panel * MR * Kc);
-
-        // Panel j holds columns [j·NR, j·NR+NR) of op(B) for k in [P0, P0+Kc), stored k-major: NR values per k.
-        public void PackB(int panel)
+        int mPanels = (i1 - i0 + MR - 1) / MR;
+        int nPanels = (j1 - j0 + NR - 1) / NR;
+        int kcMax = Math.Min(KC, k);
+        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
+        float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
+        float* tile = stackalloc float[MR * 32];
+        try
         {
-            float* dst = PackedB + (long)panel * NR * Kc;
-            int j0 = panel * NR;
-            int cols = Math.Min(NR, N - j0);
-            if (!TransposeB && cols == NR)
+            fixed (float* pA = packedA, pB = packedB)
             {
-                for (int p = 0; p < Kc; p++)
+                for (int p0 = 0; p0 < k; p0 += KC)
                 {
-                    Buffer.MemoryCopy(B + (long)(P0 + p) * N + j0, dst, NR * sizeof(float), NR * sizeof(float));
-                    dst += NR;
+                    int kc = Math.Min(KC, k - p0);
+                    float blockBeta = p0 == 0 ? beta : 1f;
+                    for (int q = 0; q < nPanels; q++)
+                    {
+                        int j = j0 + (q * NR);
+                        PackBPanel(b, transposeB, n, k, p0, kc, j, Math.Min(NR, j1 - j), pB + ((long)q * NR * kc));
+                    }
+
+                    for (int q = 0; q < mPanels; q++)
+                    {
+                        int i = i0 + (q * MR);
+                        PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                    }
+
+                    for (int ib = i0; ib < i1; ib += MC)
+                    {
+                        for (int jb = j0; jb < j1; jb += NC)
+                        {
+                            int iEnd = Math.Min(i1, ib + MC), jEnd = Math.Min(j1, jb + NC);
+                            for (int j = jb; j < jEnd; j += NR)
+                            {
+                                float* bPanel = pB + ((long)((j - j0) / NR) * NR * kc);
+                                int cols = Math.Min(NR, jEnd - j);
+                                for (int i = ib; i < iEnd; i += MR)
+                                {
+                                    float* aPanel = pA + ((long)((i - i0) / MR) * MR * kc);
+                                    if (NR == 32)
+                                    {
+                                        Kernel512(kc, aPanel, bPanel, 32, tile);
+                                    }
+                                    else
+                                    {
+                                        Kernel(kc, aPanel, bPanel, tile);
+                                    }
+
+                                    Store(tile, c + ((long)i * n) + j, n, Math.Min(MR, iEnd - i), cols, alpha, blockBeta);
+                                }
+                            }
+                        }
+                    }
                 }
-
-                return;
-            }
-
-            for (int p = 0; p < Kc; p++)
-            {
-                int kk = P0 + p;
-                for (int c = 0; c < NR; c++)
-                {
-                    dst[c] = c < cols ? (TransposeB ? B[(long)(j0 + c) * K + kk] : B[(long)kk * N + j0 + c]) : 0f;
-                }
-
-                dst += NR;
             }
         }
-
-        public void Tile(int rowBlock, int colBlock)
+        finally
         {
-            int i0 = rowBlock * MC, i1 = Math.Min(M, i0 + MC);
-            int j0 = colBlock * NC, j1 = Math.Min(N, j0 + NC);
-            float* tile = stackalloc float[MR * NR];
-            for (int j = j0; j < j1; j += NR)
-            {
-                float* bPanel = PackedB + (long)(j / NR) * NR * Kc;
-                int cols = Math.Min(NR, j1 - j);
-                for (int i = i0; i < i1; i += MR)
-                {
-                    float* aPanel = PackedA + (long)(i / MR) * MR * Kc;
-                    int rows = Math.Min(MR, i1 - i);
-                    if (NR == 32)
-                    {
-                        Kernel512(Kc, aPanel, bPanel, 32, tile);
-                    }
-                    else
-                    {
-                        Kernel(Kc, aPanel, bPanel, tile);
-                    }
-
-                    Store(tile, C + (long)i * N + j, N, rows, cols, Alpha, Beta);
-                }
-            }
+            ArrayPool<float>.Shared.Return(packedA);
+            ArrayPool<float>.Shared.Return(packedB);
         }
     }
 
-    // Rows [panel·MR, panel·MR+MR) of op(A) for k in [p0, p0+kc), k-major (MR values per k), zero past row m.
-    private static void PackAPanel(float* a, bool transposeA, int m, int k, int p0, int kc, int panel, float* dst)
+    // Columns [j0, j0+cols) of op(B) for k in [p0, p0+kc), k-major (NR values per k), zero past column cols.
+    private static void PackBPanel(float* b, bool transposeB, int n, int k, int p0, int kc, int j0, int cols, float* dst)
     {
-        int i0 = panel * MR;
-        int rows = Math.Min(MR, m - i0);
+        if (!transposeB && cols == NR)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                Buffer.MemoryCopy(b + ((long)(p0 + p) * n) + j0, dst, NR * sizeof(float), NR * sizeof(float));
+                dst += NR;
+            }
+
+            return;
+        }
+
+        if (transposeB)
+        {
+            for (int q = 0; q < NR; q++)
+            {
+                float* src = b + ((long)(j0 + Math.Min(q, cols - 1)) * k) + p0;
+                if (q < cols)
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        dst[(p * NR) + q] = src[p];
+                    }
+                }
+                else
+                {
+                    for (int p = 0; p < kc; p++)
+                    {
+                        dst[(p * NR) + q] = 0f;
+                    }
+                }
+            }
+
+            return;
+        }
+
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = b + ((long)(p0 + p) * n) + j0;
+            for (int q = 0; q < NR; q++)
+            {
+                dst[q] = q < cols ? src[q] : 0f;
+            }
+
+            dst += NR;
+        }
+    }
+
+    // Rows [i0, i0+rows) of op(A) for k in [p0, p0+kc), k-major (MR values per k), zero past row rows.
+    private static void PackAPanel(float* a, bool transposeA, int m, int k, int p0, int kc, int i0, int rows, float* dst)
+    {
         if (transposeA)
         {
             for (int p = 0; p < kc; p++)
@@ -484,7 +505,7 @@ internal static unsafe class CpuGemm
             {
                 for (int i = 0; i < mPanels; i++)
                 {
-                    PackAPanel(pa, transposeA, m, k, 0, k, i, pp + ((long)i * MR * k));
+                    PackAPanel(pa, transposeA, m, k, 0, k, i * MR, Math.Min(MR, m - (i * MR)), pp + ((long)i * MR * k));
                 }
 
                 nint ub = (nint)pb, uc = (nint)pc, up = (nint)pp;
