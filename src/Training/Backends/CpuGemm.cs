@@ -8,8 +8,9 @@ namespace OnePass.Training.Backends;
 /// <summary>
 /// Single-precision matrix product for the CPU backend: operands are packed into panels (so either operand
 /// may be transposed at no extra cost), the k dimension is blocked to keep panels in cache, and a 6×32
-/// (AVX-512) or 6×16 (AVX2/FMA) register-blocked micro-kernel computes each tile. Large products are split
-/// across cores by tiles of C.
+/// (AVX-512) or 6×16 (AVX2/FMA) register-blocked micro-kernel computes each tile. Large products are split across
+/// cores once, by slices of C along its longer side (no barrier between k blocks); products with few rows of A read
+/// B in place instead of packing it (see RowDotProducts and StreamB).
 /// </summary>
 internal static unsafe class CpuGemm
 {
@@ -20,6 +21,13 @@ internal static unsafe class CpuGemm
     private const int KC = 256;
     private const int MC = 96;
     private const int NC = 256;
+
+    // Products with at most this many rows in op(A) take the paths that leave B in place (RowDotProducts, StreamB).
+    private const int SmallRows = 64;
+
+    // ... and, for a transposed B, at most this many elements in A; for an untransposed B, at most this many columns.
+    private const long SmallRowsElements = 1L << 17;
+    private const int StreamedColumns = 4096;
 
     // Below this many multiply-adds a product runs on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 19;
@@ -38,59 +46,42 @@ internal static unsafe class CpuGemm
             return;
         }
 
-        int mPanels = (m + MR - 1) / MR;
-        int nPanels = (n + NR - 1) / NR;
-        int kcMax = Math.Min(KC, k);
-        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
-        float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
-        try
+        if (m <= SmallRows && NR == 32)
         {
-            fixed (float* pa = a, pb = b, pc = c, pA = packedA, pB = packedB)
+            // Each row pair's dot product streams A's rows, which must stay in the second-level cache.
+            if (transposeB && k >= 16 && (long)m * k <= SmallRowsElements)
             {
-                var job = new Job
-                {
-                    A = pa, B = pb, C = pc, PackedA = pA, PackedB = pB,
-                    M = m, N = n, K = k, TransposeA = transposeA, TransposeB = transposeB, Alpha = alpha,
-                };
-                bool parallel = (long)m * n * k >= ParallelThreshold && Environment.ProcessorCount > 1;
-                for (int p0 = 0; p0 < k; p0 += KC)
-                {
-                    int kc = Math.Min(KC, k - p0);
-                    job.P0 = p0;
-                    job.Kc = kc;
-                    job.Beta = p0 == 0 ? beta : 1f;
-                    int rowBlocks = (m + MC - 1) / MC;
-                    int colBlocks = (n + NC - 1) / NC;
-                    if (parallel)
-                    {
-                        Parallel.For(0, nPanels, job.PackB);
-                        Parallel.For(0, mPanels, job.PackA);
-                        Parallel.For(0, rowBlocks * colBlocks, t => job.Tile(t / colBlocks, t % colBlocks));
-                    }
-                    else
-                    {
-                        for (int j = 0; j < nPanels; j++)
-                        {
-                            job.PackB(j);
-                        }
+                RowDotProducts(transposeA, m, n, k, alpha, a, b, beta, c);
+                return;
+            }
 
-                        for (int i = 0; i < mPanels; i++)
-                        {
-                            job.PackA(i);
-                        }
-
-                        for (int t = 0; t < rowBlocks * colBlocks; t++)
-                        {
-                            job.Tile(t / colBlocks, t % colBlocks);
-                        }
-                    }
-                }
+            // B's rows are read in place, so they must be short enough that a k block of a strip spans few pages.
+            if (!transposeB && n <= StreamedColumns)
+            {
+                StreamB(transposeA, m, n, k, alpha, a, b, beta, c);
+                return;
             }
         }
-        finally
+
+        fixed (float* pa = a, pb = b, pc = c)
         {
-            ArrayPool<float>.Shared.Return(packedA);
-            ArrayPool<float>.Shared.Return(packedB);
+            nint ua = (nint)pa, ub = (nint)pb, uc = (nint)pc;
+            long work = (long)m * n * k;
+
+            // One fork per product: each thread packs and multiplies its own slice of C, split along the longer side
+            // (the shorter operand is then packed by every thread, which costs least).
+            if (n >= m)
+            {
+                int panels = (n + NR - 1) / NR;
+                Split(panels, Parts(work, panels), (q0, q1) =>
+                    Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, 0, m, q0 * NR, Math.Min(n, q1 * NR)));
+            }
+            else
+            {
+                int panels = (m + MR - 1) / MR;
+                Split(panels, Parts(work, panels), (q0, q1) =>
+                    Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, q0 * MR, Math.Min(m, q1 * MR), 0, n));
+            }
         }
     }
 
@@ -106,117 +97,484 @@ internal static unsafe class CpuGemm
         }
     }
 
-    /// <summary>State shared by the pack and tile steps of one product (pointers stay pinned by the caller).</summary>
-    private sealed class Job
+    // C[i0:i1, j0:j1] of the product, on the calling thread: k in blocks of KC; per block, op(B)'s columns packed in
+    // NR-wide panels and op(A)'s rows in MR-high panels, then MC×NC tiles of micro-kernel calls.
+    [SkipLocalsInit]
+    private static void Block(float* a, float* b, float* c, int m, int n, int k, bool transposeA, bool transposeB, float alpha, float beta,
+        int i0, int i1, int j0, int j1)
     {
-        public float* A, B, C, PackedA, PackedB;
-        public int M, N, K, P0, Kc;
-        public bool TransposeA, TransposeB;
-        public float Alpha, Beta;
-
-        // Panel i holds rows [i·MR, i·MR+MR) of op(A) for k in [P0, P0+Kc), stored k-major: MR values per k.
-        public void PackA(int panel)
+        int mPanels = (i1 - i0 + MR - 1) / MR;
+        int nPanels = (j1 - j0 + NR - 1) / NR;
+        int kcMax = Math.Min(KC, k);
+        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
+        float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
+        float* tile = stackalloc float[MR * 32];
+        try
         {
-            float* dst = PackedA + (long)panel * MR * Kc;
-            int i0 = panel * MR;
-            int rows = Math.Min(MR, M - i0);
-            for (int p = 0; p < Kc; p++)
+            fixed (float* pA = packedA, pB = packedB)
             {
-                int kk = P0 + p;
-                for (int r = 0; r < MR; r++)
+                for (int p0 = 0; p0 < k; p0 += KC)
                 {
-                    dst[r] = r < rows ? (TransposeA ? A[(long)kk * M + i0 + r] : A[(long)(i0 + r) * K + kk]) : 0f;
-                }
+                    int kc = Math.Min(KC, k - p0);
+                    float blockBeta = p0 == 0 ? beta : 1f;
+                    for (int q = 0; q < nPanels; q++)
+                    {
+                        int j = j0 + (q * NR);
+                        PackBPanel(b, transposeB, n, k, p0, kc, j, Math.Min(NR, j1 - j), pB + ((long)q * NR * kc));
+                    }
 
-                dst += MR;
+                    for (int q = 0; q < mPanels; q++)
+                    {
+                        int i = i0 + (q * MR);
+                        PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                    }
+
+                    for (int ib = i0; ib < i1; ib += MC)
+                    {
+                        for (int jb = j0; jb < j1; jb += NC)
+                        {
+                            int iEnd = Math.Min(i1, ib + MC), jEnd = Math.Min(j1, jb + NC);
+                            for (int j = jb; j < jEnd; j += NR)
+                            {
+                                float* bPanel = pB + ((long)((j - j0) / NR) * NR * kc);
+                                int cols = Math.Min(NR, jEnd - j);
+                                for (int i = ib; i < iEnd; i += MR)
+                                {
+                                    float* aPanel = pA + ((long)((i - i0) / MR) * MR * kc);
+                                    if (NR == 32)
+                                    {
+                                        Kernel512(kc, aPanel, bPanel, 32, tile);
+                                    }
+                                    else
+                                    {
+                                        Kernel(kc, aPanel, bPanel, tile);
+                                    }
+
+                                    Store(tile, c + ((long)i * n) + j, n, Math.Min(MR, iEnd - i), cols, alpha, blockBeta);
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
-
-        // Panel j holds columns [j·NR, j·NR+NR) of op(B) for k in [P0, P0+Kc), stored k-major: NR values per k.
-        public void PackB(int panel)
+        finally
         {
-            float* dst = PackedB + (long)panel * NR * Kc;
-            int j0 = panel * NR;
-            int cols = Math.Min(NR, N - j0);
-            if (!TransposeB && cols == NR)
+            ArrayPool<float>.Shared.Return(packedA);
+            ArrayPool<float>.Shared.Return(packedB);
+        }
+    }
+
+    // Columns [j0, j0+cols) of op(B) for k in [p0, p0+kc), k-major (NR values per k), zero past column cols.
+    private static void PackBPanel(float* b, bool transposeB, int n, int k, int p0, int kc, int j0, int cols, float* dst)
+    {
+        if (!transposeB && cols == NR)
+        {
+            for (int p = 0; p < kc; p++)
             {
-                for (int p = 0; p < Kc; p++)
-                {
-                    Buffer.MemoryCopy(B + (long)(P0 + p) * N + j0, dst, NR * sizeof(float), NR * sizeof(float));
-                    dst += NR;
-                }
-
-                return;
-            }
-
-            for (int p = 0; p < Kc; p++)
-            {
-                int kk = P0 + p;
-                for (int c = 0; c < NR; c++)
-                {
-                    dst[c] = c < cols ? (TransposeB ? B[(long)(j0 + c) * K + kk] : B[(long)kk * N + j0 + c]) : 0f;
-                }
-
+                Buffer.MemoryCopy(b + ((long)(p0 + p) * n) + j0, dst, NR * sizeof(float), NR * sizeof(float));
                 dst += NR;
             }
+
+            return;
         }
 
-        public void Tile(int rowBlock, int colBlock)
+        if (transposeB)
         {
-            int i0 = rowBlock * MC, i1 = Math.Min(M, i0 + MC);
-            int j0 = colBlock * NC, j1 = Math.Min(N, j0 + NC);
-            float* tile = stackalloc float[MR * NR];
-            for (int j = j0; j < j1; j += NR)
+            for (int q = 0; q < NR; q++)
             {
-                float* bPanel = PackedB + (long)(j / NR) * NR * Kc;
-                int cols = Math.Min(NR, j1 - j);
-                for (int i = i0; i < i1; i += MR)
+                float* src = b + ((long)(j0 + Math.Min(q, cols - 1)) * k) + p0;
+                if (q < cols)
                 {
-                    float* aPanel = PackedA + (long)(i / MR) * MR * Kc;
-                    int rows = Math.Min(MR, i1 - i);
-                    if (NR == 32)
+                    for (int p = 0; p < kc; p++)
                     {
-                        Kernel512(Kc, aPanel, bPanel, tile);
-                    }
-                    else
-                    {
-                        Kernel(Kc, aPanel, bPanel, tile);
-                    }
-
-                    Store(tile, C + (long)i * N + j, N, rows, cols);
-                }
-            }
-        }
-
-        private void Store(float* tile, float* c, int ldc, int rows, int cols)
-        {
-            float alpha = Alpha, beta = Beta;
-            for (int r = 0; r < rows; r++)
-            {
-                float* src = tile + r * NR;
-                float* dst = c + (long)r * ldc;
-                if (cols == NR && Vector256.IsHardwareAccelerated)
-                {
-                    var va = Vector256.Create(alpha);
-                    var vb = Vector256.Create(beta);
-                    for (int col = 0; col < NR; col += 8)
-                    {
-                        var v = Vector256.Load(src + col) * va;
-                        if (beta != 0f)
-                        {
-                            v += Vector256.Load(dst + col) * vb;
-                        }
-
-                        v.Store(dst + col);
+                        dst[(p * NR) + q] = src[p];
                     }
                 }
                 else
                 {
-                    for (int col = 0; col < cols; col++)
+                    for (int p = 0; p < kc; p++)
                     {
-                        dst[col] = beta == 0f ? alpha * src[col] : alpha * src[col] + beta * dst[col];
+                        dst[(p * NR) + q] = 0f;
                     }
                 }
+            }
+
+            return;
+        }
+
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = b + ((long)(p0 + p) * n) + j0;
+            for (int q = 0; q < NR; q++)
+            {
+                dst[q] = q < cols ? src[q] : 0f;
+            }
+
+            dst += NR;
+        }
+    }
+
+    // Rows [i0, i0+rows) of op(A) for k in [p0, p0+kc), k-major (MR values per k), zero past row rows.
+    private static void PackAPanel(float* a, bool transposeA, int m, int k, int p0, int kc, int i0, int rows, float* dst)
+    {
+        if (transposeA)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = a + ((long)(p0 + p) * m) + i0;
+                for (int r = 0; r < MR; r++)
+                {
+                    dst[r] = r < rows ? src[r] : 0f;
+                }
+
+                dst += MR;
+            }
+
+            return;
+        }
+
+        for (int r = 0; r < MR; r++)
+        {
+            float* src = a + ((long)(i0 + Math.Min(r, rows - 1)) * k) + p0;
+            if (r < rows)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    dst[(p * MR) + r] = src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    dst[(p * MR) + r] = 0f;
+                }
+            }
+        }
+    }
+
+    // C ← alpha·tile + beta·C for a rows×cols corner of a 6×NR tile (C is not read when beta is 0).
+    private static void Store(float* tile, float* c, int ldc, int rows, int cols, float alpha, float beta)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* src = tile + r * NR;
+            float* dst = c + (long)r * ldc;
+            if (cols == NR && Vector256.IsHardwareAccelerated)
+            {
+                var va = Vector256.Create(alpha);
+                var vb = Vector256.Create(beta);
+                for (int col = 0; col < NR; col += 8)
+                {
+                    var v = Vector256.Load(src + col) * va;
+                    if (beta != 0f)
+                    {
+                        v += Vector256.Load(dst + col) * vb;
+                    }
+
+                    v.Store(dst + col);
+                }
+            }
+            else
+            {
+                for (int col = 0; col < cols; col++)
+                {
+                    dst[col] = beta == 0f ? alpha * src[col] : alpha * src[col] + beta * dst[col];
+                }
+            }
+        }
+    }
+
+    // How many threads a product of this many multiply-adds, cut into `pieces` independent pieces, is split over.
+    private static int Parts(long multiplyAdds, int pieces) =>
+        multiplyAdds >= ParallelThreshold && Environment.ProcessorCount > 1 ? Math.Max(1, Math.Min(Environment.ProcessorCount, pieces)) : 1;
+
+    // Runs body(first, end) over `parts` contiguous ranges of [0, count), in parallel when parts > 1.
+    private static void Split(int count, int parts, Action<int, int> body)
+    {
+        if (parts <= 1)
+        {
+            body(0, count);
+            return;
+        }
+
+        Parallel.For(0, parts, part => body((int)((long)count * part / parts), (int)((long)count * (part + 1) / parts)));
+    }
+
+    /// <summary>
+    /// Few rows of op(A) times a transposed B (B stored [n, k], as a Linear or LSTM weight is): every element of C is
+    /// the dot product of two contiguous rows, so B is read in place. Packing a transposed B costs about as much as the
+    /// product itself when A has few rows, as in an LSTM's per-step recurrent product h·W_hhᵀ. Needs k ≥ 16.
+    /// </summary>
+    private static void RowDotProducts(bool transposeA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        float[]? rows = transposeA ? ArrayPool<float>.Shared.Rent(m * k) : null;
+        try
+        {
+            fixed (float* pa = a, pb = b, pc = c, pr = rows)
+            {
+                float* rowsA = pa;
+                if (transposeA)
+                {
+                    for (int p = 0; p < k; p++)
+                    {
+                        for (int i = 0; i < m; i++)
+                        {
+                            pr[((long)i * k) + p] = pa[((long)p * m) + i];
+                        }
+                    }
+
+                    rowsA = pr;
+                }
+
+                nint ua = (nint)rowsA, ub = (nint)pb, uc = (nint)pc;
+                int groups = (n + DotColumns - 1) / DotColumns;
+                Split(groups, Parts((long)m * n * k, groups), (g0, g1) =>
+                    DotRange((float*)ua, (float*)ub, (float*)uc, m, n, k, g0 * DotColumns, Math.Min(n, g1 * DotColumns), alpha, beta));
+            }
+        }
+        finally
+        {
+            if (rows is not null)
+            {
+                ArrayPool<float>.Shared.Return(rows);
+            }
+        }
+    }
+
+    // Tile of the dot-product path: DotRows rows of A against DotColumns rows of B (24 accumulators of 16 lanes).
+    private const int DotRows = 6;
+    private const int DotColumns = 4;
+
+    // Columns [j0, j1) of C = alpha·A·Bᵀ + beta·C with A [m, k] and B [n, k] row-major. A tile's missing rows or
+    // columns (at the edges) repeat the last real one and are computed but not stored.
+    [SkipLocalsInit]
+    private static void DotRange(float* a, float* b, float* c, int m, int n, int k, int j0, int j1, float alpha, float beta)
+    {
+        int kFull = k & ~15;
+        int tail = k - kFull;
+
+        // The tail is one vector ending at k; lanes before kFull were counted already and are masked off.
+        var tailMask = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(16 - tail)).AsSingle();
+        float* sums = stackalloc float[DotRows * DotColumns];
+        float** ar = stackalloc float*[DotRows];
+        float** br = stackalloc float*[DotColumns];
+        for (int j = j0; j < j1; j += DotColumns)
+        {
+            int cols = Math.Min(DotColumns, j1 - j);
+            for (int q = 0; q < DotColumns; q++)
+            {
+                br[q] = b + ((long)(j + Math.Min(q, cols - 1)) * k);
+            }
+
+            for (int i = 0; i < m; i += DotRows)
+            {
+                int rows = Math.Min(DotRows, m - i);
+                for (int r = 0; r < DotRows; r++)
+                {
+                    ar[r] = a + ((long)(i + Math.Min(r, rows - 1)) * k);
+                }
+
+                Dot6x4(kFull, tail, tailMask, ar, br, sums);
+                for (int r = 0; r < rows; r++)
+                {
+                    float* dst = c + ((long)(i + r) * n) + j;
+                    float* src = sums + (r * DotColumns);
+                    if (cols == DotColumns)
+                    {
+                        var v = Vector128.Load(src) * alpha;
+                        if (beta != 0f)
+                        {
+                            v += Vector128.Load(dst) * beta;
+                        }
+
+                        v.Store(dst);
+                    }
+                    else
+                    {
+                        for (int q = 0; q < cols; q++)
+                        {
+                            dst[q] = beta == 0f ? alpha * src[q] : (alpha * src[q]) + (beta * dst[q]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // sums[r·4 + q] = Σ_p a_r[p]·b_q[p] over p < kFull + tail, for 6 rows a_r and 4 rows b_q.
+    private static void Dot6x4(int kFull, int tail, Vector512<float> tailMask, float** ar, float** br, float* sums)
+    {
+        float* a0 = ar[0], a1 = ar[1], a2 = ar[2], a3 = ar[3], a4 = ar[4], a5 = ar[5];
+        float* b0 = br[0], b1 = br[1], b2 = br[2], b3 = br[3];
+        Vector512<float> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector512<float> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector512<float> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector512<float> c30 = default, c31 = default, c32 = default, c33 = default;
+        Vector512<float> c40 = default, c41 = default, c42 = default, c43 = default;
+        Vector512<float> c50 = default, c51 = default, c52 = default, c53 = default;
+        int p = 0;
+        var mask = Vector512<float>.AllBitsSet;
+        while (true)
+        {
+            if (p >= kFull)
+            {
+                if (tail == 0 || p > kFull)
+                {
+                    break;
+                }
+
+                // One more pass over the last 16 values, with the lanes already counted masked off.
+                p = kFull + tail - 16;
+                mask = tailMask;
+            }
+
+            var x0 = Vector512.Load(a0 + p) & mask;
+            var x1 = Vector512.Load(a1 + p) & mask;
+            var x2 = Vector512.Load(a2 + p) & mask;
+            var x3 = Vector512.Load(a3 + p) & mask;
+            var x4 = Vector512.Load(a4 + p) & mask;
+            var x5 = Vector512.Load(a5 + p) & mask;
+            var y = Vector512.Load(b0 + p) & mask;
+            c00 = Avx512F.FusedMultiplyAdd(x0, y, c00);
+            c10 = Avx512F.FusedMultiplyAdd(x1, y, c10);
+            c20 = Avx512F.FusedMultiplyAdd(x2, y, c20);
+            c30 = Avx512F.FusedMultiplyAdd(x3, y, c30);
+            c40 = Avx512F.FusedMultiplyAdd(x4, y, c40);
+            c50 = Avx512F.FusedMultiplyAdd(x5, y, c50);
+            y = Vector512.Load(b1 + p) & mask;
+            c01 = Avx512F.FusedMultiplyAdd(x0, y, c01);
+            c11 = Avx512F.FusedMultiplyAdd(x1, y, c11);
+            c21 = Avx512F.FusedMultiplyAdd(x2, y, c21);
+            c31 = Avx512F.FusedMultiplyAdd(x3, y, c31);
+            c41 = Avx512F.FusedMultiplyAdd(x4, y, c41);
+            c51 = Avx512F.FusedMultiplyAdd(x5, y, c51);
+            y = Vector512.Load(b2 + p) & mask;
+            c02 = Avx512F.FusedMultiplyAdd(x0, y, c02);
+            c12 = Avx512F.FusedMultiplyAdd(x1, y, c12);
+            c22 = Avx512F.FusedMultiplyAdd(x2, y, c22);
+            c32 = Avx512F.FusedMultiplyAdd(x3, y, c32);
+            c42 = Avx512F.FusedMultiplyAdd(x4, y, c42);
+            c52 = Avx512F.FusedMultiplyAdd(x5, y, c52);
+            y = Vector512.Load(b3 + p) & mask;
+            c03 = Avx512F.FusedMultiplyAdd(x0, y, c03);
+            c13 = Avx512F.FusedMultiplyAdd(x1, y, c13);
+            c23 = Avx512F.FusedMultiplyAdd(x2, y, c23);
+            c33 = Avx512F.FusedMultiplyAdd(x3, y, c33);
+            c43 = Avx512F.FusedMultiplyAdd(x4, y, c43);
+            c53 = Avx512F.FusedMultiplyAdd(x5, y, c53);
+            p += 16;
+        }
+
+        Sum4(c00, c01, c02, c03).Store(sums);
+        Sum4(c10, c11, c12, c13).Store(sums + 4);
+        Sum4(c20, c21, c22, c23).Store(sums + 8);
+        Sum4(c30, c31, c32, c33).Store(sums + 12);
+        Sum4(c40, c41, c42, c43).Store(sums + 16);
+        Sum4(c50, c51, c52, c53).Store(sums + 20);
+    }
+
+    // The lane sums of four vectors, as one vector [Σw, Σx, Σy, Σz].
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Sum4(Vector512<float> w, Vector512<float> x, Vector512<float> y, Vector512<float> z)
+    {
+        var w8 = w.GetLower() + w.GetUpper();
+        var x8 = x.GetLower() + x.GetUpper();
+        var y8 = y.GetLower() + y.GetUpper();
+        var z8 = z.GetLower() + z.GetUpper();
+        var w4 = w8.GetLower() + w8.GetUpper();
+        var x4 = x8.GetLower() + x8.GetUpper();
+        var y4 = y8.GetLower() + y8.GetUpper();
+        var z4 = z8.GetLower() + z8.GetUpper();
+        return Sse3.HorizontalAdd(Sse3.HorizontalAdd(w4, x4), Sse3.HorizontalAdd(y4, z4));
+    }
+
+    /// <summary>
+    /// Few rows of op(A) times an untransposed B: A (small) is packed once for the whole k, and the micro-kernel reads
+    /// B's rows in place, one 32-column strip at a time with k blocked so that the strip's block stays in the
+    /// first-level cache across A's panels; only a ragged last strip is copied, zero-padded.
+    /// </summary>
+    private static void StreamB(bool transposeA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        int mPanels = (m + MR - 1) / MR;
+        float[] packed = ArrayPool<float>.Shared.Rent(mPanels * MR * k);
+        try
+        {
+            fixed (float* pa = a, pb = b, pc = c, pp = packed)
+            {
+                for (int i = 0; i < mPanels; i++)
+                {
+                    PackAPanel(pa, transposeA, m, k, 0, k, i * MR, Math.Min(MR, m - (i * MR)), pp + ((long)i * MR * k));
+                }
+
+                nint ub = (nint)pb, uc = (nint)pc, up = (nint)pp;
+                int strips = (n + 31) / 32;
+                Split(strips, Parts((long)m * n * k, strips), (s0, s1) =>
+                    StreamStrips((float*)up, (float*)ub, (float*)uc, m, n, k, s0, s1, alpha, beta));
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    [SkipLocalsInit]
+    private static void StreamStrips(float* packedA, float* b, float* c, int m, int n, int k, int s0, int s1, float alpha, float beta)
+    {
+        int mPanels = (m + MR - 1) / MR;
+        float* tile = stackalloc float[MR * 32];
+        float[]? edge = null;
+        try
+        {
+            for (int s = s0; s < s1; s++)
+            {
+                int j = s * 32;
+                int cols = Math.Min(32, n - j);
+                float* strip = b + j;
+                int ldb = n;
+                if (cols < 32)
+                {
+                    edge = ArrayPool<float>.Shared.Rent(k * 32);
+                    fixed (float* pe = edge)
+                    {
+                        for (int p = 0; p < k; p++)
+                        {
+                            for (int q = 0; q < 32; q++)
+                            {
+                                pe[(p * 32) + q] = q < cols ? b[((long)p * n) + j + q] : 0f;
+                            }
+                        }
+
+                        StreamStrip(packedA, pe, 32, c + j, m, mPanels, n, k, cols, alpha, beta, tile);
+                    }
+
+                    continue;
+                }
+
+                StreamStrip(packedA, strip, ldb, c + j, m, mPanels, n, k, cols, alpha, beta, tile);
+            }
+        }
+        finally
+        {
+            if (edge is not null)
+            {
+                ArrayPool<float>.Shared.Return(edge);
+            }
+        }
+    }
+
+    private static void StreamStrip(float* packedA, float* strip, int ldb, float* c, int m, int mPanels, int ldc, int k, int cols, float alpha, float beta, float* tile)
+    {
+        for (int p0 = 0; p0 < k; p0 += KC)
+        {
+            int kc = Math.Min(KC, k - p0);
+            float blockBeta = p0 == 0 ? beta : 1f;
+            for (int i = 0; i < mPanels; i++)
+            {
+                Kernel512(kc, packedA + ((long)i * MR * k) + ((long)p0 * MR), strip + ((long)p0 * ldb), ldb, tile);
+                Store(tile, c + ((long)i * MR * ldc), ldc, Math.Min(MR, m - (i * MR)), cols, alpha, blockBeta);
             }
         }
     }
@@ -225,8 +583,9 @@ internal static unsafe class CpuGemm
     private static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : (a * b) + c;
 
-    // The 6×32 AVX-512 micro-kernel: twelve 16-wide accumulators stay in registers across the whole k loop.
-    private static void Kernel512(int kc, float* a, float* b, float* tile)
+    // The 6×32 AVX-512 micro-kernel: twelve 16-wide accumulators stay in registers across the whole k loop. B's rows
+    // of 32 values lie ldb apart (32 in a packed panel; the matrix's own row length when it is read in place).
+    private static void Kernel512(int kc, float* a, float* b, int ldb, float* tile)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -253,7 +612,7 @@ internal static unsafe class CpuGemm
             c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50);
             c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
             a += MR;
-            b += 32;
+            b += ldb;
         }
 
         c00.Store(tile); c01.Store(tile + 16);

@@ -12,6 +12,16 @@ public sealed class GemmTests
     [InlineData(50, 784, 50)]
     [InlineData(13, 300, 270)]
     [InlineData(131, 97, 600)]
+    // Few rows (the paths that read B in place): ragged tiles in every dimension, k with and without a 16-lane tail,
+    // k < 16, several k blocks, and the largest and one past the largest row count that takes those paths.
+    [InlineData(40, 130, 70)]
+    [InlineData(6, 33, 16)]
+    [InlineData(1, 5, 17)]
+    [InlineData(5, 70, 300)]
+    [InlineData(11, 64, 9)]
+    [InlineData(64, 97, 45)]
+    [InlineData(65, 40, 20)]
+    [InlineData(13, 37, 600)]
     public void MatchesNaiveProductForAllTransposes(int m, int n, int k)
     {
         var random = new Random(m * 31 + n * 7 + k);

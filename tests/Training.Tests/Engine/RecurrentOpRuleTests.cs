@@ -22,9 +22,9 @@ public sealed class RecurrentOpRuleTests
 
     private static (Op Op, int[][] Shapes, bool[] Live, Func<double[][], double[]> Oracle, Func<Random, int, float[]>[] Generators) Case(string name)
     {
-        (Op, int[][], bool[], Func<double[][], double[]>, Func<Random, int, float[]>[]) Lstm(bool inputLive, bool statesLive)
+        (Op, int[][], bool[], Func<double[][], double[]>, Func<Random, int, float[]>[]) Lstm(bool inputLive, bool statesLive, int h = Hidden)
         {
-            int i = 5, h = Hidden, t = Steps, n = Batch;
+            int i = 5, t = Steps, n = Batch;
             int[][] shapes = [[t, n, i], [4 * h, i], [4 * h, h], [4 * h], [4 * h], [n, h], [n, h]];
             bool[] live = [inputLive, true, true, true, true, statesLive, statesLive];
             return (new LstmOp(h), shapes, live,
@@ -39,12 +39,16 @@ public sealed class RecurrentOpRuleTests
             "LstmAllLive" => Lstm(inputLive: true, statesLive: true),
             "LstmConstantInitialStates" => Lstm(inputLive: true, statesLive: false),
             "LstmDataInput" => Lstm(inputLive: false, statesLive: true),
+
+            // 19 units: the CPU cell kernels' whole-vector loop and their element-wise finish, and the products'
+            // 16-lane dot-product tail.
+            "LstmWide" => Lstm(inputLive: true, statesLive: true, h: 19),
             "Reshape" => (new ReshapeOp(-1, Hidden), [[Steps, Batch, Hidden]], [true], v => (double[])v[0].Clone(), [Gaussian]),
             _ => throw new ArgumentException(name),
         };
     }
 
-    public static TheoryData<string> Cases() => ["EmbeddingRepeatedIds", "LstmAllLive", "LstmConstantInitialStates", "LstmDataInput", "Reshape"];
+    public static TheoryData<string> Cases() => ["EmbeddingRepeatedIds", "LstmAllLive", "LstmConstantInitialStates", "LstmDataInput", "LstmWide", "Reshape"];
 
     [Theory]
     [MemberData(nameof(Cases))]
