@@ -43,6 +43,9 @@ public sealed record TrainingSummary
     /// <summary>Wall time of weight and hyperparameter steps alone (no evaluation or logging).</summary>
     [JsonPropertyName("train_seconds")] public required double TrainSeconds { get; init; }
 
+    /// <summary>Seconds spent evaluating the splits for the logged rows (the initial row included).</summary>
+    [JsonPropertyName("evaluation_seconds")] public double EvaluationSeconds { get; init; }
+
     /// <summary>Metrics before training.</summary>
     [JsonPropertyName("initial")] public required Metrics Initial { get; init; }
 
