@@ -39,9 +39,8 @@ internal static class BenchCommand
             }
 
             // --config names the model (random inputs, no data read); otherwise --layers describes an MLP.
-            var m = parse.GetResult(config) is { Implicit: false }
-                ? ConfigModels.Build(TrainingConfig.Load(parse.GetValue(config)!, parse.GetValue(set)))
-                : model.Build(parse);
+            var benchConfig = parse.GetResult(config) is { Implicit: false } ? TrainingConfig.Load(parse.GetValue(config)!, parse.GetValue(set)) : null;
+            var m = benchConfig is not null ? ConfigModels.Build(benchConfig) : model.Build(parse);
             int rows = parse.GetValue(batch);
             if (rows <= 0)
             {
@@ -52,7 +51,7 @@ internal static class BenchCommand
             var figures = Measure(m, b, rows, parse.GetValue(seconds));
             if (parse.GetValue(evaluate) is > 0 and var evaluateRows)
             {
-                MeasureEvaluation(m, b, evaluateRows, figures);
+                MeasureEvaluation(m, b, evaluateRows, benchConfig?.EvaluationChunk ?? 0, figures);
             }
 
             if (parse.GetValue(profile))
@@ -262,12 +261,13 @@ internal static class BenchCommand
         return Median(seconds, () => optimiser.Step(state), b);
     }
 
-    // Evaluation of many examples as the trainer does it: the inference executor in chunks sized from the model.
-    private static void MeasureEvaluation(OnePass.Training.Models.Model m, IBackend b, int rows, Dictionary<string, object> figures)
+    // Evaluation of many examples as the trainer does it: the inference executor in chunks of the configuration's
+    // evaluation_chunk, or sized from the model.
+    private static void MeasureEvaluation(OnePass.Training.Models.Model m, IBackend b, int rows, int configuredChunk, Dictionary<string, object> figures)
     {
         var (inputs, targets) = DerivativeCheck.RandomBatch(m, rows, new Random(3));
         var split = new OnePass.Training.Data.DataSplit(inputs, targets, rows, m.InputWidth, m.TargetWidth);
-        int chunk = Trainer.EvaluationChunkFor(m, 0);
+        int chunk = Trainer.EvaluationChunkFor(m, configuredChunk);
         using var executor = new InferenceExecutor(m, b);
         using var w = b.Allocate(m.ParameterCount);
         b.Upload(m.InitialWeights(1), w);
