@@ -193,6 +193,16 @@ public sealed class Trainer
             TrainingSplit = trainSplit, ValidationSampler = validationSampler,
         };
 
+        // Running statistics as training left them; carried states from zero at the start of a split.
+        void StartEvaluationStream()
+        {
+            if (evalState is not null)
+            {
+                _backend.Copy(modelState, evalState);
+                model.ResetCarriedState(_backend, evalState);
+            }
+        }
+
         var evaluationClock = new Stopwatch();
         SplitMetrics EvaluateAll(EvaluationResult? training)
         {
@@ -211,13 +221,7 @@ public sealed class Trainer
         {
             EvaluationResult Pass(DataSplit split)
             {
-                if (evalState is not null)
-                {
-                    // Running statistics as training left them; carried states from zero at the start of the split.
-                    _backend.Copy(modelState, evalState);
-                    model.ResetCarriedState(_backend, evalState);
-                }
-
+                StartEvaluationStream();
                 return Evaluate(evalExecutor, weights, split, chunk);
             }
 
@@ -243,12 +247,7 @@ public sealed class Trainer
         EvaluationResult? initialTraining = null;
         if (!_config.EvaluateFullTrainingSet && trainSplit.Count > _data.Validation.Count)
         {
-            if (evalState is not null)
-            {
-                _backend.Copy(modelState, evalState);
-                model.ResetCarriedState(_backend, evalState);
-            }
-
+            StartEvaluationStream();
             evaluationClock.Start();
             initialTraining = Evaluate(evalExecutor, weights, Prefix(trainSplit, _data.Validation.Count), chunk);
             evaluationClock.Stop();
