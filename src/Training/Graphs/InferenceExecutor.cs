@@ -16,6 +16,10 @@ public sealed class InferenceExecutor : IDisposable
     private readonly Graph _graph;
     private readonly DeviceBuffer?[] _stateSlices;
     private readonly DeviceBuffer? _ownState;
+    // Plans by row count: a split's last chunk is usually shorter, and evaluation alternates between splits, so the
+    // few sizes of a run are each planned (and their buffers first touched) once, not at every evaluation.
+    private const int MaxCachedPlans = 4;
+    private readonly List<Plan> _plans = [];
     private Plan? _plan;
 
     /// <summary>Prepares to run <paramref name="model"/> on <paramref name="backend"/>.</summary>
@@ -95,9 +99,18 @@ public sealed class InferenceExecutor : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
         if (_plan?.Rows != rows)
         {
-            _plan?.Dispose();
-            _plan = null;
-            _plan = new Plan(_model, _backend, rows);
+            _plan = _plans.Find(p => p.Rows == rows);
+            if (_plan is null)
+            {
+                if (_plans.Count == MaxCachedPlans)
+                {
+                    _plans[0].Dispose();
+                    _plans.RemoveAt(0);
+                }
+
+                _plan = new Plan(_model, _backend, rows);
+                _plans.Add(_plan);
+            }
         }
 
         var plan = _plan;
@@ -137,7 +150,12 @@ public sealed class InferenceExecutor : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _plan?.Dispose();
+        foreach (var plan in _plans)
+        {
+            plan.Dispose();
+        }
+
+        _plans.Clear();
         _plan = null;
         _ownState?.Dispose();
     }
