@@ -470,8 +470,10 @@ public sealed class Trainer
             if (classification)
             {
                 int predictions = rows * perRow;
-                logits = logits is not null && logits.Length == predictions * classes ? logits : new float[predictions * classes];
-                executor.Backend.Download(executor.PredictionBuffer, logits);
+                // One host buffer per call, sized for a full chunk (a language model's logits run to hundreds of MB):
+                // the last, shorter chunk uses its front.
+                logits ??= GC.AllocateUninitializedArray<float>(checked(Math.Min(chunk, split.Count) * perRow * classes));
+                executor.Backend.Download(executor.PredictionBuffer, logits.AsSpan(0, predictions * classes));
                 for (int r = 0; r < predictions; r++)
                 {
                     var row = logits.AsSpan(r * classes, classes);
