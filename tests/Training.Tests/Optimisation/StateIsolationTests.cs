@@ -6,6 +6,7 @@ using OnePass.Training.Graphs;
 using OnePass.Training.Models;
 using OnePass.Training.Optimisation;
 using OnePass.Training.Tensors;
+using static OnePass.Training.Tests.DeviceBits;
 using OnePass.Training.Tests.Engine;
 
 namespace OnePass.Training.Tests.Optimisation;
@@ -119,14 +120,4 @@ public sealed class StateIsolationTests
         trainExec.Forward(weights, updateState: true);
         Assert.False(SameBits(snapshot, Download(backend, modelState)), "a training step after the hypergradient passes did not move the running statistics");
     }
-
-    private static float[] Download(IBackend backend, DeviceBuffer buffer)
-    {
-        var host = new float[buffer.Length];
-        backend.Download(buffer, host);
-        return host;
-    }
-
-    private static bool SameBits(float[] a, float[] b) =>
-        a.Length == b.Length && a.Zip(b).All(p => BitConverter.SingleToInt32Bits(p.First) == BitConverter.SingleToInt32Bits(p.Second));
 }

@@ -7,6 +7,7 @@ using OnePass.Training.Graphs;
 using OnePass.Training.Models;
 using OnePass.Training.Optimisation;
 using OnePass.Training.Tensors;
+using static OnePass.Training.Tests.DeviceBits;
 using OnePass.Training.Tests.Data;
 using OnePass.Training.Training;
 
@@ -236,14 +237,4 @@ public sealed class LanguageModelTrainingTests
         Assert.Contains("train.txt", shortStream.Message, StringComparison.Ordinal);
         Assert.Contains("fewer than one batch", shortStream.Message, StringComparison.Ordinal);
     }
-
-    private static float[] Download(IBackend backend, DeviceBuffer buffer)
-    {
-        var host = new float[buffer.Length];
-        backend.Download(buffer, host);
-        return host;
-    }
-
-    private static bool SameBits(float[] a, float[] b) =>
-        a.Length == b.Length && a.Zip(b).All(p => BitConverter.SingleToInt32Bits(p.First) == BitConverter.SingleToInt32Bits(p.Second));
 }
