@@ -48,7 +48,19 @@ internal static class BenchCommand
             }
 
             using var b = CommonOptions.CreateBackend(parse.GetValue(backend)!);
+            if (b is OnePass.Training.Backends.Cuda.CudaBackend cuda)
+            {
+                cuda.GraphsEnabled = benchConfig?.CudaGraphs ?? true;
+            }
+
             var figures = Measure(m, b, rows, parse.GetValue(seconds));
+            if (b is OnePass.Training.Backends.Cuda.CudaBackend graphs)
+            {
+                figures["cuda_graphs"] = graphs.GraphsEnabled;
+                figures["cuda_graphs_captured"] = graphs.GraphStatistics.Captures;
+                figures["cuda_graphs_replayed"] = graphs.GraphStatistics.Replays;
+            }
+
             if (parse.GetValue(evaluate) is > 0 and var evaluateRows)
             {
                 MeasureEvaluation(m, b, evaluateRows, benchConfig?.EvaluationChunk ?? 0, figures);
@@ -196,26 +208,30 @@ internal static class BenchCommand
         b.Upload(m.InitialWeights(2), v);
         executor.SetBatch(inputs, targets, rows);
 
-        double forward = Median(seconds, () => executor.Forward(w), b);
-        double gradient = Median(seconds, () =>
+        // Each figure's work is a replayable region, as in training (a CUDA graph on the GPU once it repeats).
+        double forward = Median(seconds, () => b.Replayable("bench forward", () => executor.Forward(w)), b);
+        double gradient = Median(seconds, () => b.Replayable("bench gradient", () =>
         {
             executor.Forward(w);
             executor.Backward(g);
-        }, b);
-        double hvp = Median(seconds, () =>
+        }), b);
+        double hvp = Median(seconds, () => b.Replayable("bench hvp", () =>
         {
             executor.Forward(w);
             executor.HessianVectorProduct(v, hv);
-        }, b);
+        }), b);
         executor.Forward(w);
         executor.Backward(g);
-        double hvpAgain = Median(seconds, () => executor.HessianVectorProduct(v, hv), b);
+        double hvpAgain = Median(seconds, () => b.Replayable("bench hvp same point", () => executor.HessianVectorProduct(v, hv)), b);
         double step = Median(seconds, () =>
         {
             executor.SetBatch(inputs, targets, rows);
-            executor.Forward(w);
-            executor.Backward(g);
-            SgdUpdateRule.Instance.Step(b, w, g, [velocity], hypers);
+            b.Replayable("bench step", () =>
+            {
+                executor.Forward(w);
+                executor.Backward(g);
+                SgdUpdateRule.Instance.Step(b, w, g, [velocity], hypers);
+            });
         }, b);
         double hyperStep = MeasureHyperStep(m, b, rows, inputs, targets, seconds);
         return new Dictionary<string, object>

@@ -107,7 +107,37 @@ public static class SelfTest
             }));
         }
 
+        if (backend is Backends.Cuda.CudaBackend cuda)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            Add(Timed("graphs", "ours-wd-lr-m run with CUDA graphs", "same run without graphs", 1e-6, () => GraphParity(cuda, seed)));
+        }
+
         return rows;
+    }
+
+    // The same short run with replayable regions as CUDA graphs and launched eagerly: graphs must have been captured and
+    // replayed, and the runs must agree (the same kernels on the same data, so to float rounding at most).
+    private static (Dictionary<string, double> Errors, bool Passed, string? Detail) GraphParity(Backends.Cuda.CudaBackend cuda, int seed)
+    {
+        bool before = cuda.GraphsEnabled;
+        try
+        {
+            TrainingSummary eager = ShortRun("ours-wd-lr-m", cuda, seed, cudaGraphs: false);
+            var (captures0, replays0) = cuda.GraphStatistics;
+            TrainingSummary graphed = ShortRun("ours-wd-lr-m", cuda, seed, cudaGraphs: true);
+            var (captures1, replays1) = cuda.GraphStatistics;
+            int captures = captures1 - captures0, replays = replays1 - replays0;
+            double difference = Math.Abs(graphed.Final.TrainingLoss - eager.Final.TrainingLoss) / Math.Max(Math.Abs(eager.Final.TrainingLoss), 1e-12);
+            var errors = new Dictionary<string, double> { ["final_training_loss"] = difference };
+            bool passed = replays > 0 && difference <= 1e-6 && !graphed.Diverged;
+            return (errors, passed, $"{captures} graphs captured, {replays} replays; loss {graphed.Final.TrainingLoss:G7} (eager {eager.Final.TrainingLoss:G7})"
+                + (replays > 0 ? "" : "; no region was replayed"));
+        }
+        finally
+        {
+            cuda.GraphsEnabled = before;
+        }
     }
 
     /// <summary>The models whose gradient and HVPs the suite checks, with their batch (an LSTM's batch is its time steps).</summary>
@@ -123,7 +153,7 @@ public static class SelfTest
     /// A short training run of <paramref name="algorithm"/> on a small synthetic regression problem: 3 weight steps per
     /// hyperparameter step, 2 hyperparameter steps, full batches, no files.
     /// </summary>
-    public static TrainingSummary ShortRun(string algorithm, IBackend backend, int seed)
+    public static TrainingSummary ShortRun(string algorithm, IBackend backend, int seed, bool cudaGraphs = true)
     {
         const int features = 6, trainRows = 48, validationRows = 16;
         var random = new Random(seed + 17);
@@ -154,7 +184,7 @@ public static class SelfTest
             new Normalisation(new float[features], Enumerable.Repeat(1f, features).ToArray()));
         var config = new TrainingConfig
         {
-            DataSet = "uci-energy", Algorithm = algorithm, Seed = seed, HyperparameterSteps = 2, NetworkWeightSteps = 3, BatchSize = 0,
+            DataSet = "uci-energy", Algorithm = algorithm, Seed = seed, HyperparameterSteps = 2, NetworkWeightSteps = 3, BatchSize = 0, CudaGraphs = cudaGraphs,
             LogEvery = 2, Lr = -2, WeightDecay = -4, Momentum = 0.5, LayerSizes = [features, 8, 1], Activation = "tanh", HyperparameterRollbackDistance = 3,
         };
         config.Validate();

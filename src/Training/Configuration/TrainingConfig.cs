@@ -112,6 +112,12 @@ public sealed partial class TrainingConfig
     /// </summary>
     public double GradientClipNorm { get; set; }
 
+    /// <summary>
+    /// Whether the CUDA backend replays a training step's and a hyperparameter step's repeated work as CUDA graphs
+    /// (cuda_graphs; default true; ignored on the CPU).
+    /// </summary>
+    public bool CudaGraphs { get; set; } = true;
+
     /// <summary>Where the configuration came from (for messages).</summary>
     public string Source { get; private set; } = "defaults";
 
@@ -147,6 +153,7 @@ public sealed partial class TrainingConfig
         ["model.vocabulary"] = (c, n, w) => c.Vocabulary = Integer(n, w),
         ["evaluation_chunk"] = (c, n, w) => c.EvaluationChunk = Integer(n, w),
         ["evaluate_full_training_set"] = (c, n, w) => c.EvaluateFullTrainingSet = Boolean(n, w),
+        ["cuda_graphs"] = (c, n, w) => c.CudaGraphs = Boolean(n, w),
         ["network_weight_grad_clipping.norm"] = (c, n, w) => c.GradientClipNorm = IsNull(n) ? 0 : Number(n, w),
     };
 
@@ -397,6 +404,11 @@ public sealed partial class TrainingConfig
         if (EvaluateFullTrainingSet)
         {
             sb.AppendLine("evaluate_full_training_set: true");
+        }
+
+        if (!CudaGraphs)
+        {
+            sb.AppendLine("cuda_graphs: false");
         }
 
         if (EvaluationChunk != 0)

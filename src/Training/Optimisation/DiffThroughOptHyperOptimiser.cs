@@ -109,9 +109,12 @@ public sealed class DiffThroughOptHyperOptimiser : IHyperOptimiser
 
             // The path through g(w_{s−1}): ŵ_{s−1} += H_s ĝ.
             state.TrainingExecutor.SetBatch(x, y, rows);
-            state.TrainingExecutor.Forward(point.Weights);
-            state.TrainingExecutor.HessianVectorProduct(_gHat, _hv);
-            b.Axpy(1f, _hv, _wHat);
+            b.Replayable("diff-through-opt replay", () =>
+            {
+                state.TrainingExecutor.Forward(point.Weights);
+                state.TrainingExecutor.HessianVectorProduct(_gHat, _hv);
+                b.Axpy(1f, _hv, _wHat);
+            });
         }
 
         float eta = h.LearningRate.Scalar, xi = h.WeightDecay.Scalar, mu = h.Momentum.Scalar;

@@ -99,12 +99,16 @@ public sealed class NeumannHyperOptimiser : IHyperOptimiser
         train.Forward(point.Weights);
         for (int j = 1; j < _depth; j++)
         {
-            rule.GradientPartial(b, point, h, _v, _scaled);
-            train.HessianVectorProduct(_scaled, _hv);
-            rule.WeightPartial(b, point, h, _v, _scratch);
-            b.Axpy(1f, _scratch, _hv);
-            b.Axpy(-1f, _hv, _v);
-            b.Axpy(1f, _v, _p);
+            // Each term queues the same work (a CUDA graph on the GPU; a clipped gradient's norm read breaks that).
+            b.Replayable("neumann term", () =>
+            {
+                rule.GradientPartial(b, point, h, _v, _scaled);
+                train.HessianVectorProduct(_scaled, _hv);
+                rule.WeightPartial(b, point, h, _v, _scratch);
+                b.Axpy(1f, _scratch, _hv);
+                b.Axpy(-1f, _hv, _v);
+                b.Axpy(1f, _v, _p);
+            });
         }
 
         _adamStep++;

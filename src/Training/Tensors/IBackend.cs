@@ -43,6 +43,14 @@ public interface IBackend : IDisposable
     /// <summary>Waits until all queued work has finished.</summary>
     void Synchronize();
 
+    /// <summary>
+    /// Runs <paramref name="work"/> (host code that queues device work, such as one training step's forward and
+    /// backward passes) as the replayable region <paramref name="region"/>: a backend may record the work and replay
+    /// it as one unit, a CUDA graph, when a later run of the region queues identical work. The result must be the
+    /// same as running <paramref name="work"/> directly, which is what backends without such a mechanism do.
+    /// </summary>
+    void Replayable(string region, Action work) => work();
+
     // ---- linear algebra -----------------------------------------------------------------------------------
 
     /// <summary>

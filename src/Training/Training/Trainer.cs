@@ -45,6 +45,10 @@ public sealed class Trainer
         _data = data;
         _backend = backend;
         _outDir = outDir;
+        if (backend is Backends.Cuda.CudaBackend cuda)
+        {
+            cuda.GraphsEnabled = config.CudaGraphs;
+        }
     }
 
     /// <summary>The model spec the configuration describes, checked against the data set.</summary>
@@ -281,8 +285,13 @@ public sealed class Trainer
                     trainExecutor.Seed = StepSeed(_config.Seed, step + 1);
 
                     // The one forward pass that may move running statistics: hypergradient passes re-forward without.
-                    trainExecutor.Forward(weights, updateState: true);
-                    trainExecutor.Backward(gradient);
+                    // One replayable region (a CUDA graph on the GPU once its work repeats): the step's passes only, as
+                    // the batch upload before and the loss read after touch host memory.
+                    _backend.Replayable("weight step", () =>
+                    {
+                        trainExecutor.Forward(weights, updateState: true);
+                        trainExecutor.Backward(gradient);
+                    });
                     lastTrainLoss = trainExecutor.ReadLoss();
                     if (!double.IsFinite(lastTrainLoss))
                     {

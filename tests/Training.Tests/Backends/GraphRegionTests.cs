@@ -228,3 +228,31 @@ public sealed class GraphRegionTests
         Assert.Equal(["x@1:0", "y@1:0"], d.Executed);
     }
 }
+
+/// <summary>The <c>cuda_graphs</c> configuration key.</summary>
+public sealed class CudaGraphsSettingTests
+{
+    [Fact]
+    public void Cuda_graphs_default_on_parse_and_survive_the_saved_configuration()
+    {
+        string dir = Directory.CreateTempSubdirectory("onepass-graphs-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "c.yaml");
+            File.WriteAllText(path, "dataset: uci-energy\n");
+            Assert.True(OnePass.Training.Configuration.TrainingConfig.Load(path).CudaGraphs);
+
+            var off = OnePass.Training.Configuration.TrainingConfig.Load(path, ["cuda_graphs=false"]);
+            Assert.False(off.CudaGraphs);
+            File.WriteAllText(path, off.ToYaml());
+            Assert.False(OnePass.Training.Configuration.TrainingConfig.Load(path).CudaGraphs);
+
+            var e = Assert.Throws<OnePass.Training.Configuration.ConfigException>(() => OnePass.Training.Configuration.TrainingConfig.Load(path, ["cuda_graphs=sometimes"]));
+            Assert.Contains("cuda_graphs", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -8,8 +8,14 @@ namespace OnePass.Training.Backends.Cuda;
 /// of <c>kernels/*.cu</c> for everything else, all queued on one stream. Methods that return host values
 /// synchronise. Not thread-safe: one caller at a time (any thread; the context is made current per call).
 /// </summary>
-public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
+public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
 {
+    // Command kinds in a recording's identity (StreamRecording).
+    private const ulong CommandKernel = 1;
+    private const ulong CommandGemm = 2;
+    private const ulong CommandCopy = 3;
+    private const ulong CommandMemset = 4;
+
     private const int BlockSize = 256;
     private const int MaxReductionBlocks = 1024;
     private const long CublasWorkspaceBytes = 32L << 20;
@@ -28,6 +34,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     private readonly ulong resultDouble;
     private readonly ulong resultFlag;
     private readonly bool synchronousLaunches;
+    private readonly GraphRegions regions;
     private CudaRecurrent? recurrent;
     private CudaConvolution? convolution;
     private CudaNormalisation? normalisation;
@@ -48,6 +55,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         resultFlag = resultDouble + sizeof(double);
         Target = target;
         synchronousLaunches = SynchronousLaunchesRequested(Environment.GetEnvironmentVariable);
+        regions = new GraphRegions(this, line => Console.Error.WriteLine($"onepass: {line}")) { Enabled = !synchronousLaunches };
         Description = $"CUDA: {device}, {compilerVersion}"
             + (target.IsPtx ? $", PTX {target.Architecture} (JIT)" : "")
             + (synchronousLaunches ? $", {SyncVariable}=1 (synchronous launches)" : "");
@@ -62,6 +70,91 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     /// <summary>True when <see cref="SyncVariable"/> is set to "1" (or "true", "yes", "on").</summary>
     public static bool SynchronousLaunchesRequested(Func<string, string?> getVariable) =>
         getVariable(SyncVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "yes" or "on";
+
+    /// <summary>
+    /// Whether <see cref="Replayable"/> regions run as CUDA graphs (on by default; off with <see cref="SyncVariable"/>,
+    /// whose point is to see each launch fail on its own). Turning it off keeps the graphs made so far for later.
+    /// </summary>
+    public bool GraphsEnabled
+    {
+        get => regions.Enabled;
+        set => regions.Enabled = value && !synchronousLaunches;
+    }
+
+    /// <summary>Graphs captured and regions replayed from an earlier capture, for logs and the selftest.</summary>
+    public (int Captures, int Replays) GraphStatistics => (regions.Captures, regions.Replays);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The region's device work is recorded, compared with the work of earlier runs of the region, and launched as the
+    /// CUDA graph captured from identical work, or captured now (<see cref="GraphRegions"/>). Anything in it that reads
+    /// device memory on the host runs it eagerly instead, from then on.
+    /// </remarks>
+    public void Replayable(string region, Action work)
+    {
+        Bind();
+        regions.Run(region, work);
+    }
+
+    IDisposable IGraphDriver.Capture(Action issue)
+    {
+        CudaCheck.Driver(CudaDriver.StreamBeginCapture(stream.Value, CudaDriver.StreamCaptureModeThreadLocal), "cuStreamBeginCapture_v2");
+        nint graph;
+        try
+        {
+            issue();
+        }
+        catch
+        {
+            // End the capture whatever happened, so that the stream takes eager work again.
+            if (CudaDriver.StreamEndCapture(stream.Value, out graph) == 0 && graph != 0)
+            {
+                CudaDriver.GraphDestroy(graph);
+            }
+
+            throw;
+        }
+
+        CudaCheck.Driver(CudaDriver.StreamEndCapture(stream.Value, out graph), "cuStreamEndCapture");
+        try
+        {
+            CudaCheck.Driver(CudaDriver.GraphInstantiateWithFlags(out nint exec, graph, 0), "cuGraphInstantiateWithFlags");
+            return new CudaGraphExecHandle(exec, context.Value);
+        }
+        finally
+        {
+            CudaDriver.GraphDestroy(graph);
+        }
+    }
+
+    void IGraphDriver.Launch(IDisposable graph)
+    {
+        CudaCheck.Driver(CudaDriver.GraphLaunch(((CudaGraphExecHandle)graph).Value, stream.Value), "cuGraphLaunch");
+    }
+
+    // Queues one piece of device work, or records it while a replayable region records (its identity must hold every
+    // value the work passes to the device).
+    private void Submit(ReadOnlySpan<ulong> identity, Action issue)
+    {
+        if (regions.Active is { } recording)
+        {
+            recording.Add(identity, issue);
+        }
+        else
+        {
+            issue();
+        }
+    }
+
+    // Before anything that reads or writes host memory or waits for the device: a recording region issues its work first.
+    private void HostAccess(string operation) => regions.Break(operation);
+
+    private void MemsetAsync(ulong pointer, uint bits, long count)
+    {
+        ulong s = (ulong)stream.Value;
+        Submit([CommandMemset, pointer, bits, (ulong)count],
+            () => CudaCheck.Driver(CudaDriver.MemsetD32Async(pointer, bits, (nuint)count, (nint)s), "cuMemsetD32Async"));
+    }
 
     /// <summary>What NVRTC was asked for: the GPU's own CUBIN, or PTX when NVRTC does not know the GPU.</summary>
     public TargetArchitecture Target { get; }
@@ -190,6 +283,27 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
 
     private void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments)
     {
+        if (regions.Active is { } recording)
+        {
+            Span<ulong> identity = stackalloc ulong[arguments.Length + 3];
+            identity[0] = CommandKernel;
+            identity[1] = (ulong)function;
+            identity[2] = grid;
+            for (int i = 0; i < arguments.Length; i++)
+            {
+                identity[i + 3] = arguments[i].Bits;
+            }
+
+            KernelArgument[] kept = arguments.ToArray();
+            recording.Add(identity, () => LaunchNow(function, grid, kept));
+            return;
+        }
+
+        LaunchNow(function, grid, arguments);
+    }
+
+    private void LaunchNow(nint function, uint grid, ReadOnlySpan<KernelArgument> arguments)
+    {
         ulong* values = stackalloc ulong[arguments.Length];
         void** pointers = stackalloc void*[arguments.Length];
         for (int i = 0; i < arguments.Length; i++)
@@ -226,7 +340,13 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
 
     private static KernelArgument Ptr(ulong pointer) => KernelArgument.Pointer(pointer);
 
-    private void Sync() => CudaCheck.Driver(CudaDriver.StreamSynchronize(stream.Value), "cuStreamSynchronize");
+    private void Sync()
+    {
+        HostAccess("cuStreamSynchronize");
+        SyncNow();
+    }
+
+    private void SyncNow() => CudaCheck.Driver(CudaDriver.StreamSynchronize(stream.Value), "cuStreamSynchronize");
 
     // Reduces the double partials left by a reduction kernel into one value: a double in the scratch area, or a float at lossPointer.
     private void Finish(uint blocks, double scale, ulong doubleOut, ulong floatOut) =>
@@ -235,6 +355,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     private double DownloadResultDouble()
     {
         double value;
+        HostAccess("a reduction read back");
         CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(&value, resultDouble, sizeof(double), stream.Value), "cuMemcpyDtoHAsync_v2");
         Sync();
         return value;
@@ -251,7 +372,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         var buffer = new CudaBuffer(pool, block, bucket, length);
         if (length > 0)
         {
-            CudaCheck.Driver(CudaDriver.MemsetD32Async(buffer.Pointer, 0, (nuint)length, stream.Value), "cuMemsetD32Async");
+            MemsetAsync(buffer.Pointer, 0, length);
         }
 
         return buffer;
@@ -272,6 +393,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         }
 
         // From pageable memory the driver stages the data before returning, so the span may be reused at once.
+        HostAccess("an upload");
         fixed (float* host = source)
         {
             CudaCheck.Driver(CudaDriver.MemcpyHtoDAsync(P(destination), host, FloatBytes(source.Length), stream.Value), "cuMemcpyHtoDAsync_v2");
@@ -293,6 +415,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
             return;
         }
 
+        HostAccess("a download");
         fixed (float* host = destination)
         {
             CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(host, P(source), FloatBytes(destination.Length), stream.Value), "cuMemcpyDtoHAsync_v2");
@@ -307,7 +430,10 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         Bind();
         if (source.Length > 0)
         {
-            CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(P(destination), P(source), FloatBytes(source.Length), stream.Value), "cuMemcpyDtoDAsync_v2");
+            ulong to = P(destination), from = P(source), s = (ulong)stream.Value;
+            nuint bytes = FloatBytes(source.Length);
+            Submit([CommandCopy, to, from, bytes],
+                () => CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(to, from, bytes, (nint)s), "cuMemcpyDtoDAsync_v2"));
         }
     }
 
@@ -317,7 +443,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         Bind();
         if (buffer.Length > 0)
         {
-            CudaCheck.Driver(CudaDriver.MemsetD32Async(P(buffer), BitConverter.SingleToUInt32Bits(value), (nuint)buffer.Length, stream.Value), "cuMemsetD32Async");
+            MemsetAsync(P(buffer), BitConverter.SingleToUInt32Bits(value), buffer.Length);
         }
     }
 
@@ -376,14 +502,18 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         int opA = transposeA ? Cublas.OperationTranspose : Cublas.OperationNone;
         int ldb = transposeB ? k : n;
         int lda = transposeA ? m : k;
-        CudaCheck.Cublas(
-            Cublas.Sgemm(cublas.Value, opB, opA, n, m, k, &alpha, (nint)P(b), ldb, (nint)P(a), lda, &beta, (nint)P(c), n),
-            "cublasSgemm_v2");
+        ulong pa = P(a), pb = P(b), pc = P(c);
+        Submit([CommandGemm, (ulong)opA, (ulong)opB, (ulong)m, (ulong)n, (ulong)k, BitConverter.SingleToUInt32Bits(alpha), pa, (ulong)lda, pb, (ulong)ldb,
+                BitConverter.SingleToUInt32Bits(beta), pc],
+            () => SgemmNow(opB, opA, n, m, k, alpha, pb, ldb, pa, lda, beta, pc));
         if (synchronousLaunches)
         {
             AfterLaunch($"cublasSgemm_v2 ({m}x{k} by {k}x{n})");
         }
     }
+
+    private void SgemmNow(int opB, int opA, int n, int m, int k, float alpha, ulong b, int ldb, ulong a, int lda, float beta, ulong c) =>
+        CudaCheck.Cublas(Cublas.Sgemm(cublas.Value, opB, opA, n, m, k, &alpha, (nint)b, ldb, (nint)a, lda, &beta, (nint)c, n), "cublasSgemm_v2");
 
     /// <inheritdoc />
     public void Axpy(float alpha, DeviceBuffer x, DeviceBuffer y)
@@ -455,13 +585,14 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     public bool AllFinite(DeviceBuffer x)
     {
         Bind();
-        CudaCheck.Driver(CudaDriver.MemsetD32Async(resultFlag, 0, 1, stream.Value), "cuMemsetD32Async");
+        MemsetAsync(resultFlag, 0, 1);
         if (x.Length > 0)
         {
             Launch(kernels.AnyNonFinite, GridFor(x.Length), I(x.Length), Ptr(P(x)), Ptr(resultFlag));
         }
 
         uint flag;
+        HostAccess("a finiteness check read back");
         CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(&flag, resultFlag, sizeof(uint), stream.Value), "cuMemcpyDtoHAsync_v2");
         Sync();
         return flag == 0;
@@ -778,6 +909,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
         finally
         {
             disposed = true;
+            regions.Dispose();
             kernels.Dispose();
             cublas.Dispose();
             scratch.Dispose();
