@@ -96,6 +96,9 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher
     /// </remarks>
     public IConvolutionKernels Convolution => convolution ??= new CudaConvolution(this, kernels.Function, cudnn);
 
+    /// <summary>The convolution family without cuDNN (im2col kernels and cuBLAS), whether or not cuDNN was found: for tests comparing the two paths.</summary>
+    internal IConvolutionKernels ConvolutionWithoutCudnn() => new CudaConvolution(this, kernels.Function);
+
     /// <summary>What runs the convolutions: "cuDNN 9.x.y", or "no cuDNN" (im2col kernels and cuBLAS).</summary>
     public string ConvolutionLibrary { get; }
 
