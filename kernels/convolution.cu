@@ -1,5 +1,6 @@
-// The convolution family for the CUDA backend: im2col and its adjoint, the layout changes around the convolution
-// GEMMs, max pooling and global average pooling (layouts as in OnePass.Training.Tensors.IConvolutionKernels; images
+// The convolution family for the CUDA backend: the convolution's bias, im2col and its adjoint with the layout changes
+// around the convolution GEMMs (the path without cuDNN, as OnePass.Training.Backends.IIm2ColKernels describes), max
+// pooling and global average pooling (layouts as in OnePass.Training.Tensors.IConvolutionKernels; images
 // N x C x H x W, row-major). One thread per output element in a grid-stride loop; every kernel gathers (no atomics,
 // no shared memory, no barriers), so the results do not depend on the launch shape. Kernels whose name says "add"
 // accumulate into their output; the others overwrite it.
@@ -52,15 +53,25 @@ extern "C" __global__ void col2im_add_f32(int batch, int channels, int height, i
     }
 }
 
-// destination[n, c, q] = source[c, n, q] (+ bias[c] when bias is not null).
-extern "C" __global__ void channel_major_to_batch_major_f32(int batch, int channels, int plane, const float* source, const float* bias, float* destination)
+// destination[n, c, q] = source[c, n, q] + beta * destination[n, c, q] (beta 0 does not read the destination).
+extern "C" __global__ void channel_major_to_batch_major_f32(int batch, int channels, int plane, float beta, const float* source, float* destination)
 {
     GRID_STRIDE(e, (long long)batch * channels * plane)
     {
         long long q = e % plane, nc = e / plane;
         int c = (int)(nc % channels);
         long long n = nc / channels;
-        destination[e] = source[((long long)c * batch + n) * plane + q] + (bias ? bias[c] : 0.0f);
+        float value = source[((long long)c * batch + n) * plane + q];
+        destination[e] = beta == 0.0f ? value : value + beta * destination[e];
+    }
+}
+
+// y[n, c, q] += bias[c] (a convolution's bias, on either convolution path).
+extern "C" __global__ void add_channel_bias_f32(int batch, int channels, int plane, const float* bias, float* y)
+{
+    GRID_STRIDE(e, (long long)batch * channels * plane)
+    {
+        y[e] += bias[(int)((e / plane) % channels)];
     }
 }
 

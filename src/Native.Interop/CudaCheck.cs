@@ -30,6 +30,15 @@ public static class CudaCheck
         }
     }
 
+    /// <summary>Throws when a cuDNN call returned anything but CUDNN_STATUS_SUCCESS.</summary>
+    public static void Cudnn(int status, string function)
+    {
+        if (status != 0)
+        {
+            throw new CudaException(CudaLibraryKind.Cudnn, function, status);
+        }
+    }
+
     /// <summary>Throws for a non-zero status of the given library.</summary>
     public static void Check(CudaLibraryKind library, int status, string function)
     {

@@ -11,4 +11,7 @@ public enum CudaLibraryKind
 
     /// <summary>cuBLAS (cublasStatus_t).</summary>
     Cublas,
+
+    /// <summary>cuDNN (cudnnStatus_t).</summary>
+    Cudnn,
 }

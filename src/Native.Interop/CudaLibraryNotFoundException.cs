@@ -1,6 +1,6 @@
 namespace OnePass.Native.Interop;
 
-/// <summary>A CUDA library (driver, NVRTC or cuBLAS) could not be found or loaded anywhere the resolver looked.</summary>
+/// <summary>A CUDA library (driver, NVRTC, cuBLAS or cuDNN) could not be found or loaded anywhere the resolver looked.</summary>
 public sealed class CudaLibraryNotFoundException : DllNotFoundException
 {
     /// <summary>Creates the exception from a failed search.</summary>
@@ -11,7 +11,7 @@ public sealed class CudaLibraryNotFoundException : DllNotFoundException
         Attempts = result.Attempts;
     }
 
-    /// <summary>"cuda", "nvrtc" or "cublas".</summary>
+    /// <summary>"cuda", "nvrtc", "cublas" or "cudnn".</summary>
     public string LogicalName { get; }
 
     /// <summary>Every candidate tried, in order.</summary>
@@ -39,6 +39,7 @@ public sealed class CudaLibraryNotFoundException : DllNotFoundException
         NativeLibraryResolver.CudaDriverName => "CUDA driver library (libcuda)",
         NativeLibraryResolver.NvrtcName => "NVRTC run-time compiler library (libnvrtc)",
         NativeLibraryResolver.CublasName => "cuBLAS library (libcublas)",
+        NativeLibraryResolver.CudnnName => "cuDNN 9 library (libcudnn)",
         _ => $"native library '{logicalName}'",
     };
 
@@ -52,6 +53,10 @@ public sealed class CudaLibraryNotFoundException : DllNotFoundException
         NativeLibraryResolver.CublasName =>
             "install the CUDA toolkit and set CUDA_PATH to its folder, add its lib64 folder to LD_LIBRARY_PATH, " +
             "or `pip install nvidia-cublas-cu12` (or the cu13 package) into the active Python environment.",
+        NativeLibraryResolver.CudnnName =>
+            "install cuDNN 9 for your CUDA version and add its lib folder to LD_LIBRARY_PATH, " +
+            "or `pip install nvidia-cudnn-cu12` (or the cu13 package) into the active Python environment; " +
+            "without it convolutions fall back to im2col and cuBLAS.",
         _ => "install the library or add its folder to the loader path.",
     };
 }

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace OnePass.Native.Interop;
 
 /// <summary>
-/// Finds the CUDA driver, NVRTC and cuBLAS libraries for the bindings in this assembly. Search order: the
+/// Finds the CUDA driver, NVRTC, cuBLAS and cuDNN libraries for the bindings in this assembly. Search order: the
 /// system loader by bare file name, then <c>$CUDA_PATH</c> and <c>$CUDA_HOME</c> (lib64, lib,
 /// targets/x86_64-linux/lib; bin on Windows), then the <c>nvidia/*/lib</c> folders of Python site-packages
 /// (from <c>$VIRTUAL_ENV</c>, <c>$CONDA_PREFIX</c>, <c>$PYTHONPATH</c>, the user site and the system dist-packages), then
@@ -24,6 +24,9 @@ public static class NativeLibraryResolver
 
     /// <summary>Logical name of the cuBLAS library.</summary>
     public const string CublasName = "cublas";
+
+    /// <summary>Logical name of the cuDNN 9 library (optional: convolutions fall back to im2col and cuBLAS without it).</summary>
+    public const string CudnnName = "cudnn";
 
     private static readonly ConcurrentDictionary<string, LibrarySearchResult> Cache = new(StringComparer.Ordinal);
     private static int installed;
@@ -45,10 +48,13 @@ public static class NativeLibraryResolver
         // the kernels anywhere, while what runs them is still bounded by the driver's own minimum version.
         (NvrtcName, false) => ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so"],
         (CublasName, false) => ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
+        // Only cuDNN 9: its status codes and the legacy convolution API bound here are 9's (pip: nvidia/cudnn/lib).
+        (CudnnName, false) => ["libcudnn.so.9"],
         (CudaDriverName, true) => ["nvcuda.dll"],
         (NvrtcName, true) => ["nvrtc64_130_0.dll", "nvrtc64_120_0.dll", "nvrtc64_112_0.dll"],
         (CublasName, true) => ["cublas64_13.dll", "cublas64_12.dll"],
-        _ => throw new ArgumentException($"unknown CUDA library '{logicalName}'; expected {CudaDriverName}, {NvrtcName} or {CublasName}", nameof(logicalName)),
+        (CudnnName, true) => ["cudnn64_9.dll"],
+        _ => throw new ArgumentException($"unknown CUDA library '{logicalName}'; expected {CudaDriverName}, {NvrtcName}, {CublasName} or {CudnnName}", nameof(logicalName)),
     };
 
     /// <summary>Folders searched after the system loader, in order, without duplicates (whether or not they exist).</summary>
@@ -222,5 +228,5 @@ public static class NativeLibraryResolver
     }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
-        libraryName is CudaDriverName or NvrtcName or CublasName ? Load(libraryName) : 0;
+        libraryName is CudaDriverName or NvrtcName or CublasName or CudnnName ? Load(libraryName) : 0;
 }

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace OnePass.Native.Interop;
 
 /// <summary>
-/// Names and one-line descriptions of the common CUresult, nvrtcResult and cublasStatus_t codes, so error
+/// Names and one-line descriptions of the common CUresult, nvrtcResult, cublasStatus_t and cudnnStatus_t codes, so error
 /// messages read well even when the library's own string functions are unavailable.
 /// </summary>
 public static class StatusNames
@@ -82,6 +82,33 @@ public static class StatusNames
         [16] = ("CUBLAS_STATUS_LICENSE_ERROR", "license error"),
     }.ToFrozenDictionary();
 
+    // cuDNN 9 numbers its codes by category (1xxx initialisation, 2xxx bad parameter, 3xxx not supported, 4xxx
+    // internal error, 5xxx execution failed); earlier versions used 0-14, which this table does not cover.
+    private static readonly FrozenDictionary<int, (string Name, string Description)> CudnnCodes = new Dictionary<int, (string, string)>
+    {
+        [0] = ("CUDNN_STATUS_SUCCESS", "success"),
+        [1001] = ("CUDNN_STATUS_NOT_INITIALIZED", "the library was not initialized"),
+        [1002] = ("CUDNN_STATUS_SUBLIBRARY_VERSION_MISMATCH", "cuDNN's sub-libraries have different versions"),
+        [1008] = ("CUDNN_STATUS_SUBLIBRARY_LOADING_FAILED", "a cuDNN sub-library could not be loaded"),
+        [2000] = ("CUDNN_STATUS_BAD_PARAM", "an invalid parameter was passed"),
+        [2002] = ("CUDNN_STATUS_BAD_PARAM_NULL_POINTER", "a null pointer was passed"),
+        [2003] = ("CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER", "a misaligned pointer was passed"),
+        [2006] = ("CUDNN_STATUS_BAD_PARAM_SIZE_INSUFFICIENT", "a buffer or workspace is too small"),
+        [2008] = ("CUDNN_STATUS_BAD_PARAM_SHAPE_MISMATCH", "tensor shapes do not match"),
+        [3000] = ("CUDNN_STATUS_NOT_SUPPORTED", "the operation is not supported"),
+        [3002] = ("CUDNN_STATUS_NOT_SUPPORTED_SHAPE", "the shape is not supported"),
+        [3003] = ("CUDNN_STATUS_NOT_SUPPORTED_DATA_TYPE", "the data type is not supported"),
+        [3004] = ("CUDNN_STATUS_NOT_SUPPORTED_LAYOUT", "the layout is not supported"),
+        [3005] = ("CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDA_DRIVER", "the CUDA driver is too old for this cuDNN"),
+        [3006] = ("CUDNN_STATUS_NOT_SUPPORTED_INCOMPATIBLE_CUDART", "the CUDA runtime is incompatible with this cuDNN"),
+        [3007] = ("CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH", "this cuDNN does not support the GPU's architecture"),
+        [3009] = ("CUDNN_STATUS_NOT_SUPPORTED_SUBLIBRARY_UNAVAILABLE", "a needed cuDNN sub-library is unavailable"),
+        [4000] = ("CUDNN_STATUS_INTERNAL_ERROR", "an internal operation failed"),
+        [4004] = ("CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED", "device memory allocation failed"),
+        [5000] = ("CUDNN_STATUS_EXECUTION_FAILED", "the GPU program failed to execute"),
+        [5001] = ("CUDNN_STATUS_EXECUTION_FAILED_CUDA_DRIVER", "a CUDA driver call failed"),
+    }.ToFrozenDictionary();
+
     /// <summary>
     /// The symbolic name of a status code, e.g. "CUDA_ERROR_OUT_OF_MEMORY": from the table, else from the library
     /// itself (<c>cuGetErrorName</c>, <c>nvrtcGetErrorString</c>) when it is loaded and knows the code, else
@@ -129,6 +156,13 @@ public static class StatusNames
                     return (name is null || name.Contains(' ', StringComparison.Ordinal) ? null : name, null);
                 }
 
+                case CudaLibraryKind.Cudnn when NativeLibraryResolver.Find(NativeLibraryResolver.CudnnName).Found:
+                {
+                    // cudnnGetErrorString answers with the code's symbolic name.
+                    string? name = Marshal.PtrToStringUTF8(Cudnn.GetErrorString(status));
+                    return (name is null || name.Contains(' ', StringComparison.Ordinal) ? null : name, null);
+                }
+
                 default:
                     return (null, null);
             }
@@ -144,6 +178,7 @@ public static class StatusNames
         CudaLibraryKind.Driver => Driver,
         CudaLibraryKind.Nvrtc => NvrtcCodes,
         CudaLibraryKind.Cublas => CublasCodes,
+        CudaLibraryKind.Cudnn => CudnnCodes,
         _ => throw new ArgumentOutOfRangeException(nameof(library), library, null),
     };
 
@@ -151,6 +186,7 @@ public static class StatusNames
     {
         CudaLibraryKind.Driver => "CUDA",
         CudaLibraryKind.Nvrtc => "NVRTC",
+        CudaLibraryKind.Cudnn => "CUDNN",
         _ => "CUBLAS",
     };
 }

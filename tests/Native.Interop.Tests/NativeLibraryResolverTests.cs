@@ -138,8 +138,61 @@ public sealed class NativeLibraryResolverTests
     [Fact]
     public void Unknown_logical_name_is_rejected()
     {
-        var error = Assert.Throws<ArgumentException>(() => NativeLibraryResolver.FileNames("cudnn", false));
-        Assert.Contains("cuda, nvrtc or cublas", error.Message);
+        var error = Assert.Throws<ArgumentException>(() => NativeLibraryResolver.FileNames("cufft", false));
+        Assert.Contains("cuda, nvrtc, cublas or cudnn", error.Message);
+    }
+
+    [Fact]
+    public void Cudnn_is_looked_for_as_version_9_only()
+    {
+        Assert.Equal(["libcudnn.so.9"], NativeLibraryResolver.FileNames(NativeLibraryResolver.CudnnName, isWindows: false));
+        Assert.Equal(["cudnn64_9.dll"], NativeLibraryResolver.FileNames(NativeLibraryResolver.CudnnName, isWindows: true));
+    }
+
+    [Fact]
+    public void Cudnn_is_found_in_the_pip_wheel_folder()
+    {
+        var fs = new FakeFileSystem()
+            .Variable("VIRTUAL_ENV", "/venv")
+            .Directory("/venv/lib/python3.12/site-packages/nvidia/cublas")
+            .Directory("/venv/lib/python3.12/site-packages/nvidia/cudnn")
+            .File("/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9");
+        var tried = new List<string>();
+
+        var result = NativeLibraryResolver.Search("cudnn", fs.Environment(), name =>
+        {
+            tried.Add(name);
+            return name.StartsWith('/') ? 9 : 0;
+        });
+
+        Assert.True(result.Found);
+        Assert.Equal("/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9", result.LoadedFrom);
+        Assert.Equal(["libcudnn.so.9", "/venv/lib/python3.12/site-packages/nvidia/cudnn/lib/libcudnn.so.9"], tried);
+        Assert.Contains(result.Attempts, a => a.Candidate == "/venv/lib/python3.12/site-packages/nvidia/cublas/lib/libcudnn.so.9" && a.Outcome == "no such file");
+    }
+
+    [Fact]
+    public void Cudnn_under_cuda_path_and_the_system_folders_is_found_like_cublas()
+    {
+        var candidates = NativeLibraryResolver.Candidates("cudnn", new FakeFileSystem().Variable("CUDA_PATH", "/opt/cuda").Environment());
+
+        Assert.Equal("libcudnn.so.9", candidates[0]);
+        Assert.Contains("/opt/cuda/lib64/libcudnn.so.9", candidates);
+        Assert.Contains("/usr/local/cuda/lib64/libcudnn.so.9", candidates);
+        Assert.Contains("/usr/lib/wsl/lib/libcudnn.so.9", candidates);
+    }
+
+    [Fact]
+    public void Cudnn_failure_message_says_how_to_install_it_and_what_happens_without_it()
+    {
+        var result = NativeLibraryResolver.Search("cudnn", new FakeFileSystem().Environment(), _ => 0);
+
+        var exception = new CudaLibraryNotFoundException(result);
+
+        Assert.StartsWith("Could not load the cuDNN 9 library (libcudnn)", exception.Message);
+        Assert.Contains("pip install nvidia-cudnn-cu12", exception.Message);
+        Assert.Contains("im2col", exception.Message);
+        Assert.Equal("libcudnn.so.9 not found", exception.ShortReason);
     }
 
     [Fact]

@@ -21,6 +21,17 @@ public sealed class StatusMessageTests
         CudaCheck.Driver(0, "cuInit");
         CudaCheck.Nvrtc(0, "nvrtcCompileProgram");
         CudaCheck.Cublas(0, "cublasSgemm_v2");
+        CudaCheck.Cudnn(0, "cudnnConvolutionForward");
+    }
+
+    [Fact]
+    public void Cudnn_errors_use_the_cudnn_prefix()
+    {
+        var error = Assert.Throws<CudaException>(() => CudaCheck.Cudnn(2006, "cudnnConvolutionForward"));
+
+        Assert.Equal(CudaLibraryKind.Cudnn, error.Library);
+        Assert.StartsWith("cudnnConvolutionForward failed: CUDNN_STATUS_BAD_PARAM_SIZE_INSUFFICIENT (2006)", error.Message);
+        Assert.Equal("CUDNN_UNKNOWN_STATUS", StatusNames.Describe(CudaLibraryKind.Cudnn, 987654, (_, _) => (null, null)).Name);
     }
 
     [Theory]
@@ -31,6 +42,9 @@ public sealed class StatusMessageTests
     [InlineData(CudaLibraryKind.Nvrtc, 5, "NVRTC_ERROR_INVALID_OPTION")]
     [InlineData(CudaLibraryKind.Cublas, 7, "CUBLAS_STATUS_INVALID_VALUE")]
     [InlineData(CudaLibraryKind.Cublas, 13, "CUBLAS_STATUS_EXECUTION_FAILED")]
+    [InlineData(CudaLibraryKind.Cudnn, 2000, "CUDNN_STATUS_BAD_PARAM")]
+    [InlineData(CudaLibraryKind.Cudnn, 3000, "CUDNN_STATUS_NOT_SUPPORTED")]
+    [InlineData(CudaLibraryKind.Cudnn, 5000, "CUDNN_STATUS_EXECUTION_FAILED")]
     public void Common_codes_have_names(CudaLibraryKind library, int status, string name)
     {
         Assert.Equal(name, StatusNames.Name(library, status));

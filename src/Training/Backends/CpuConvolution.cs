@@ -4,12 +4,18 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends;
 
 /// <summary>
-/// The convolution and pooling family on the CPU: im2col and col2im (the GEMM itself is the backend's packed
-/// SGEMM), the layout transposes around it, max pooling with recorded winners and global average pooling.
-/// Work is split across cores by image planes, which never share an output element, so no kernel needs locks.
+/// The convolution and pooling family on the CPU: the convolution by im2col and the packed SGEMM
+/// (<see cref="Im2ColConvolution"/> over this class's im2col, col2im and layout transposes, with scratch from the
+/// shared array pool), max pooling with recorded winners and global average pooling. Work is split across cores by
+/// image planes, which never share an output element, so no kernel needs locks.
 /// </summary>
-internal sealed class CpuConvolution : IConvolutionKernels
+internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
 {
+    private readonly Im2ColConvolution im2col;
+
+    /// <summary>Creates the family.</summary>
+    public CpuConvolution() => im2col = new Im2ColConvolution(this);
+
     // Below this many elements touched a kernel stays on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 15;
 
@@ -48,6 +54,30 @@ internal sealed class CpuConvolution : IConvolutionKernels
         lo = Math.Min(lo, outWidth);
         return (lo, Math.Max(lo, hi));
     }
+
+    /// <inheritdoc />
+    public void ConvolutionForward(DeviceBuffer x, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer y, float beta) =>
+        im2col.Forward(x, weight, geometry, outChannels, y, beta);
+
+    /// <inheritdoc />
+    public void ConvolutionBackwardData(DeviceBuffer dy, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dx) =>
+        im2col.BackwardData(dy, weight, geometry, outChannels, dx);
+
+    /// <inheritdoc />
+    public void ConvolutionBackwardFilter(DeviceBuffer x, DeviceBuffer dy, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dWeight) =>
+        im2col.BackwardFilter(x, dy, geometry, outChannels, dWeight);
+
+    /// <inheritdoc />
+    public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c)
+    {
+        Need(a, (long)m * k, "GEMM operand A");
+        Need(b, (long)k * n, "GEMM operand B");
+        Need(c, (long)m * n, "GEMM result");
+        CpuGemm.Multiply(transposeA, transposeB, m, n, k, alpha, Cpu(a).Span, Cpu(b).Span, beta, Cpu(c).Span);
+    }
+
+    /// <inheritdoc />
+    public DeviceBuffer RentScratch(int length) => CpuBuffer.RentScratch(length);
 
     /// <inheritdoc />
     public void Im2Col(DeviceBuffer x, ConvolutionGeometry g, DeviceBuffer columns)
@@ -153,35 +183,51 @@ internal sealed class CpuConvolution : IConvolutionKernels
     }
 
     /// <inheritdoc />
-    public void ChannelMajorToBatchMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer? bias, DeviceBuffer destination)
+    public void ChannelMajorToBatchMajor(DeviceBuffer source, int batch, int channels, int plane, float beta, DeviceBuffer destination)
     {
         long total = (long)batch * channels * plane;
         Need(source, total, "channel-major source");
         Need(destination, total, "batch-major destination");
-        if (bias is not null)
-        {
-            Need(bias, channels, "bias");
-        }
-
         CpuBuffer src = Cpu(source), dst = Cpu(destination);
-        CpuBuffer? b = bias is null ? null : Cpu(bias);
         For(batch, total, n =>
         {
             ReadOnlySpan<float> from = src.Span;
             Span<float> to = dst.Span.Slice(n * channels * plane, channels * plane);
-            ReadOnlySpan<float> beta = b is null ? default : b.Span;
             for (int c = 0; c < channels; c++)
             {
                 ReadOnlySpan<float> run = from.Slice(((c * batch) + n) * plane, plane);
                 Span<float> into = to.Slice(c * plane, plane);
-                if (b is null)
+                if (beta == 0f)
                 {
                     run.CopyTo(into);
                 }
+                else if (beta == 1f)
+                {
+                    TensorPrimitives.Add(into, run, into);
+                }
                 else
                 {
-                    TensorPrimitives.Add(run, beta[c], into);
+                    TensorPrimitives.MultiplyAdd(into, beta, run, into);
                 }
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void AddChannelBias(DeviceBuffer y, int batch, int channels, int plane, DeviceBuffer bias)
+    {
+        long total = (long)batch * channels * plane;
+        Need(y, total, "biased tensor");
+        Need(bias, channels, "bias");
+        CpuBuffer dst = Cpu(y), b = Cpu(bias);
+        For(batch, total, n =>
+        {
+            Span<float> image = dst.Span.Slice(n * channels * plane, channels * plane);
+            ReadOnlySpan<float> values = b.Span;
+            for (int c = 0; c < channels; c++)
+            {
+                Span<float> run = image.Slice(c * plane, plane);
+                TensorPrimitives.Add(run, values[c], run);
             }
         });
     }

@@ -48,6 +48,7 @@ public static class OpRuleCheck
             [
                 new("Conv2d 1x1 stride 2", new Conv2dOp(2, 0), [[2, 3, 5, 5], [4, 3, 1, 1]], [true, true], [G, G]),
                 new("Conv2d 7x7 stride 2 pad 3 data input", new Conv2dOp(2, 3), [[2, 2, 9, 9], [3, 2, 7, 7], [3]], [false, true, true], [G, G, G]),
+                new("Conv2d 3x2 stride 1 pad 1 weight input", new Conv2dOp(1, 1), [[3, 4, 6, 5], [5, 4, 3, 2]], [true, false], [G, G]),
                 new("MaxPool2d 2x2 stride 2", new MaxPool2dOp(2, 2, 0), [[2, 3, 4, 5]], [true], [OpInputKind.Distinct]),
                 new("Add one live", new AddOp(), [[3, 4], [3, 4]], [false, true], [G, G]),
                 new("BatchNorm2d evaluation", new BatchNorm2dOp(), [[3, 2, 3, 5], [2], [2]], [true, true, true], [G, G, G], Mode: ExecutionMode.Evaluation),

@@ -1,35 +1,41 @@
 namespace OnePass.Training.Tensors;
 
 /// <summary>
-/// The convolution and pooling family's fused kernels (N×C×H×W, row-major), behind one small interface per
-/// backend: the CPU implements them with im2col and the packed SGEMM, CUDA may call cuDNN. Ops in
+/// The convolution and pooling family (N×C×H×W, row-major, float32), behind one small interface per backend. The
+/// convolution is offered whole, with cuDNN's alpha/beta conventions, so that the CPU implements it with im2col and
+/// its packed SGEMM while CUDA calls cuDNN (or, without cuDNN, its own im2col kernels around cuBLAS). Ops in
 /// <c>Graphs/Ops/Convolution</c> call only these and the general primitives of <see cref="IBackend"/>.
 /// Methods whose summary says "accumulates" add into their output; all others overwrite it.
 /// </summary>
 /// <remarks>
-/// The im2col matrix of N images (a whole batch or a chunk of it) is [C·kh·kw, N·Ho·Wo]: row (c·kh + i)·kw + j, column n·Ho·Wo + ho·Wo + wo holds
-/// x[n, c, ho·s + i − p, wo·s + j − p] (zero in the padding). A convolution is then one GEMM W[O, C·kh·kw] ·
-/// col, giving a channel-major [O, N, Ho·Wo] result that <see cref="ChannelMajorToBatchMajor"/> turns into NCHW.
+/// conv(x, W) is the cross-correlation y[n, o, ho, wo] = Σ_c Σ_i Σ_j x[n, c, ho·s + i − p, wo·s + j − p] · W[o, c, i, j]
+/// (zero outside the image) of x [N, C, H, W] with W [O, C, kh, kw], giving y [N, O, Ho, Wo] as
+/// <see cref="ConvolutionGeometry"/> says. It is bilinear in (x, W); its two adjoints are
+/// <see cref="ConvolutionBackwardData"/> (in x, for fixed W) and <see cref="ConvolutionBackwardFilter"/> (in W, for
+/// fixed x).
 /// </remarks>
 public interface IConvolutionKernels
 {
-    /// <summary>Writes the im2col matrix of <paramref name="x"/> [N, C, H, W] into <paramref name="columns"/> (at least <see cref="ConvolutionGeometry.ColumnRows"/>·<see cref="ConvolutionGeometry.ColumnCount"/> elements).</summary>
-    void Im2Col(DeviceBuffer x, ConvolutionGeometry geometry, DeviceBuffer columns);
-
-    /// <summary>Accumulates the adjoint of <see cref="Im2Col"/>: each im2col entry is added to the input element it was read from (padding entries are dropped).</summary>
-    void Col2Im(DeviceBuffer columns, ConvolutionGeometry geometry, DeviceBuffer dx);
+    /// <summary>
+    /// y = conv(x, W) + beta·y for x [N, C, H, W], <paramref name="weight"/> [O, C, kh, kw] and y [N, O, Ho, Wo];
+    /// beta 0 overwrites y without reading it (cudnnConvolutionForward with alpha 1).
+    /// </summary>
+    void ConvolutionForward(DeviceBuffer x, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer y, float beta);
 
     /// <summary>
-    /// destination[n, c, p] = source[c, n, p] + bias[c] for source [C, N, P] and destination [N, C, P];
-    /// <paramref name="bias"/> null adds nothing.
+    /// Accumulates dx += the adjoint of conv(·, W) applied to dy, for dy [N, O, Ho, Wo] and dx [N, C, H, W]
+    /// (cudnnConvolutionBackwardData with alpha = beta = 1).
     /// </summary>
-    void ChannelMajorToBatchMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer? bias, DeviceBuffer destination);
+    void ConvolutionBackwardData(DeviceBuffer dy, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dx);
 
-    /// <summary>destination[c, n, p] = source[n, c, p] for source [N, C, P] and destination [C, N, P].</summary>
-    void BatchMajorToChannelMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer destination);
+    /// <summary>
+    /// Accumulates dW += the adjoint of conv(x, ·) applied to dy, for x [N, C, H, W], dy [N, O, Ho, Wo] and
+    /// dW [O, C, kh, kw] (cudnnConvolutionBackwardFilter with alpha = beta = 1).
+    /// </summary>
+    void ConvolutionBackwardFilter(DeviceBuffer x, DeviceBuffer dy, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dWeight);
 
-    /// <summary>Accumulates destination[c, r] += source[r, c] for source [rows, cols] and destination [cols, rows] (a transposed weight gradient).</summary>
-    void AddTransposed(DeviceBuffer source, int rows, int cols, DeviceBuffer destination);
+    /// <summary>Accumulates y[n, c, p] += bias[c] for y [N, C, P] (a convolution's bias).</summary>
+    void AddChannelBias(DeviceBuffer y, int batch, int channels, int plane, DeviceBuffer bias);
 
     /// <summary>Accumulates result[c] += Σ_n Σ_p x[n, c, p] for x [N, C, P] (a convolution's bias gradient).</summary>
     void AddChannelSums(DeviceBuffer x, int batch, int channels, int plane, DeviceBuffer result);

@@ -7,7 +7,8 @@ namespace OnePass.Training.Tests.Backends;
 /// <summary>
 /// The GPU convolution family (<see cref="CudaConvolution"/> launching <c>kernels/convolution.cu</c>) against the CPU
 /// family, with the kernels run by <see cref="CudaKernelEmulator"/> on the host: strides, padding, non-square and
-/// 1×1 kernels, overlapping pooling windows.
+/// 1×1 kernels, overlapping pooling windows. The whole-convolution calls run the path without cuDNN (im2col kernels
+/// around the launcher's GEMM, a host product in the emulator); the cuDNN path needs a GPU (CudaBackendTests).
 /// </summary>
 public sealed class CudaConvolutionEmulationTests
 {
@@ -18,30 +19,51 @@ public sealed class CudaConvolutionEmulationTests
         float[] Normal(long n) => Enumerable.Range(0, (int)n).Select(_ => (float)((random.NextDouble() * 4) - 2)).ToArray();
         var seen = new List<(string, float[])>();
         void Keep(string name, DeviceBuffer buffer) => seen.Add(($"{name} {g}", down(buffer)));
+        var low = (IIm2ColKernels)family;
 
         long input = (long)g.Batch * g.Channels * g.InputPlane;
         var x = up(Normal(input));
         var columns = up(Normal((long)g.ColumnRows * g.ColumnCount));
-        family.Im2Col(x, g, columns);
+        low.Im2Col(x, g, columns);
         Keep("im2col", columns);
         var dx = up(Normal(input));
-        family.Col2Im(up(Normal((long)g.ColumnRows * g.ColumnCount)), g, dx);
+        low.Col2Im(up(Normal((long)g.ColumnRows * g.ColumnCount)), g, dx);
         Keep("col2im", dx);
 
         int outputs = g.Channels + 1, plane = g.OutputPlane;
         long total = (long)g.Batch * outputs * plane;
         var channelMajor = up(Normal(total));
-        var batchMajor = up(new float[total]);
-        family.ChannelMajorToBatchMajor(channelMajor, g.Batch, outputs, plane, up(Normal(outputs)), batchMajor);
-        Keep("channel-major to batch-major with bias", batchMajor);
-        family.ChannelMajorToBatchMajor(channelMajor, g.Batch, outputs, plane, null, batchMajor);
-        Keep("channel-major to batch-major", batchMajor);
+        var batchMajor = up(Enumerable.Repeat(float.NaN, (int)total).ToArray());
+        low.ChannelMajorToBatchMajor(channelMajor, g.Batch, outputs, plane, 0f, batchMajor);
+        Keep("channel-major to batch-major (beta 0 over NaN)", batchMajor);
+        low.ChannelMajorToBatchMajor(up(Normal(total)), g.Batch, outputs, plane, 1f, batchMajor);
+        Keep("channel-major to batch-major, beta 1", batchMajor);
+        low.ChannelMajorToBatchMajor(up(Normal(total)), g.Batch, outputs, plane, -0.5f, batchMajor);
+        Keep("channel-major to batch-major, beta -0.5", batchMajor);
         var back = up(new float[total]);
-        family.BatchMajorToChannelMajor(up(Normal(total)), g.Batch, outputs, plane, back);
+        low.BatchMajorToChannelMajor(up(Normal(total)), g.Batch, outputs, plane, back);
         Keep("batch-major to channel-major", back);
         var transposed = up(Normal(outputs * g.ColumnRows));
-        family.AddTransposed(up(Normal(outputs * g.ColumnRows)), g.ColumnRows, outputs, transposed);
+        low.AddTransposed(up(Normal(outputs * g.ColumnRows)), g.ColumnRows, outputs, transposed);
         Keep("add transposed", transposed);
+        var biased = up(Normal(total));
+        family.AddChannelBias(biased, g.Batch, outputs, plane, up(Normal(outputs)));
+        Keep("add channel bias", biased);
+
+        // The whole convolution with `outputs` output channels: forward over NaN (beta 0), accumulated (beta 1), and both adjoints.
+        var weight = up(Normal((long)outputs * g.ColumnRows));
+        var y = up(Enumerable.Repeat(float.NaN, (int)total).ToArray());
+        family.ConvolutionForward(x, weight, g, outputs, y, 0f);
+        Keep("convolution forward", y);
+        family.ConvolutionForward(up(Normal(input)), up(Normal((long)outputs * g.ColumnRows)), g, outputs, y, 1f);
+        Keep("convolution forward, beta 1", y);
+        var dy = up(Normal(total));
+        var dataAdjoint = up(Normal(input));
+        family.ConvolutionBackwardData(dy, weight, g, outputs, dataAdjoint);
+        Keep("convolution backward data", dataAdjoint);
+        var filterAdjoint = up(Normal((long)outputs * g.ColumnRows));
+        family.ConvolutionBackwardFilter(x, dy, g, outputs, filterAdjoint);
+        Keep("convolution backward filter", filterAdjoint);
         var sums = up(Normal(outputs));
         family.AddChannelSums(up(Normal(total)), g.Batch, outputs, plane, sums);
         Keep("add channel sums", sums);

@@ -101,6 +101,27 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
 
     public Tensors.DeviceBuffer Allocate(int length) => Upload(new float[length]);
 
+    /// <summary>The backend's GEMM as a plain host product in double (cuBLAS stands outside what the emulator checks).</summary>
+    public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, Tensors.DeviceBuffer a, Tensors.DeviceBuffer b, float beta, Tensors.DeviceBuffer c)
+    {
+        Assert.True(a.Length >= (long)m * k && b.Length >= (long)k * n && c.Length >= (long)m * n, "GEMM operands too small");
+        float* pa = (float*)((CudaBuffer)a).Pointer, pb = (float*)((CudaBuffer)b).Pointer, pc = (float*)((CudaBuffer)c).Pointer;
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < k; p++)
+                {
+                    sum += (double)pa[transposeA ? ((long)p * m) + i : ((long)i * k) + p] * pb[transposeB ? ((long)j * k) + p : ((long)p * n) + j];
+                }
+
+                long at = ((long)i * n) + j;
+                pc[at] = (float)((alpha * sum) + (beta == 0f ? 0.0 : (double)beta * pc[at]));
+            }
+        }
+    }
+
     public void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments)
     {
         Assert.True(grid >= 1, "a launch needs at least one block");

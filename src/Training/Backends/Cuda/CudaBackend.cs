@@ -4,8 +4,9 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends.Cuda;
 
 /// <summary>
-/// The GPU backend: device memory from a caching pool, cuBLAS for matrix products and the NVRTC-compiled kernels
-/// of <c>kernels/*.cu</c> for everything else, all queued on one stream. Methods that return host values
+/// The GPU backend: device memory from a caching pool, cuBLAS for matrix products, cuDNN 9 for convolutions when it
+/// is found (else im2col kernels and cuBLAS) and the NVRTC-compiled kernels of <c>kernels/*.cu</c> for everything
+/// else, all queued on one stream. Methods that return host values
 /// synchronise. Not thread-safe: one caller at a time (any thread; the context is made current per call).
 /// </summary>
 public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
@@ -26,6 +27,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     private readonly CudaContextHandle context;
     private readonly CudaStreamHandle stream;
     private readonly CublasHandle cublas;
+    private readonly CudnnConvolution? cudnn;
     private readonly CudaMemoryPool pool;
     private readonly CudaKernels kernels;
     private readonly DeviceMemoryHandle scratch;
@@ -40,7 +42,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     private CudaNormalisation? normalisation;
     private bool disposed;
 
-    private CudaBackend(CudaDeviceInfo device, CudaContextHandle context, CudaStreamHandle stream, CublasHandle cublas, CudaMemoryPool pool, CudaKernels kernels, DeviceMemoryHandle scratch, DeviceMemoryHandle workspace, string compilerVersion, TargetArchitecture target)
+    private CudaBackend(CudaDeviceInfo device, CudaContextHandle context, CudaStreamHandle stream, CublasHandle cublas, CudaMemoryPool pool, CudaKernels kernels, DeviceMemoryHandle scratch, DeviceMemoryHandle workspace, string compilerVersion, TargetArchitecture target, CudnnSetup convolutionLibrary)
     {
         Device = device;
         this.context = context;
@@ -56,7 +58,14 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
         Target = target;
         synchronousLaunches = SynchronousLaunchesRequested(Environment.GetEnvironmentVariable);
         regions = new GraphRegions(this, line => Console.Error.WriteLine($"onepass: {line}")) { Enabled = !synchronousLaunches };
-        Description = $"CUDA: {device}, {compilerVersion}"
+        cudnn = convolutionLibrary.Create(this);
+        if (cudnn is null)
+        {
+            Console.Error.WriteLine($"onepass: {convolutionLibrary.Reason}; convolutions use the im2col kernels and cuBLAS");
+        }
+
+        ConvolutionLibrary = cudnn is null ? "no cuDNN" : $"cuDNN {cudnn.Version}";
+        Description = $"CUDA: {device}, {compilerVersion}, {ConvolutionLibrary}"
             + (target.IsPtx ? $", PTX {target.Architecture} (JIT)" : "")
             + (synchronousLaunches ? $", {SyncVariable}=1 (synchronous launches)" : "");
     }
@@ -173,8 +182,18 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     public string Name => "cuda";
 
     /// <inheritdoc />
-    /// <remarks>Hand-written kernels (<c>kernels/convolution.cu</c>; the GEMMs are cuBLAS), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
-    public IConvolutionKernels Convolution => convolution ??= new CudaConvolution(this, kernels.Function);
+    /// <remarks>
+    /// Convolutions through cuDNN 9 when it was found (else im2col kernels around cuBLAS), pooling and the bias as
+    /// hand-written kernels (<c>kernels/convolution.cu</c>): compiled in CI and checked on the host emulator, not yet run
+    /// on a GPU: <c>onepass selftest --backend cuda</c> checks them there.
+    /// </remarks>
+    public IConvolutionKernels Convolution => convolution ??= new CudaConvolution(this, kernels.Function, cudnn);
+
+    /// <summary>The convolution family without cuDNN (im2col kernels and cuBLAS), whether or not cuDNN was found: for tests comparing the two paths.</summary>
+    internal IConvolutionKernels ConvolutionWithoutCudnn() => new CudaConvolution(this, kernels.Function);
+
+    /// <summary>What runs the convolutions: "cuDNN 9.x.y", or "no cuDNN" (im2col kernels and cuBLAS).</summary>
+    public string ConvolutionLibrary { get; }
 
     /// <inheritdoc />
     /// <remarks>Hand-written kernels (<c>kernels/normalisation.cu</c>), compiled in CI and checked on the host emulator, not yet run on a GPU: <c>onepass selftest --backend cuda</c> checks them there.</remarks>
@@ -229,7 +248,8 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
             }
 
             var kernels = new CudaKernels(cache, target.Architecture, context.Value);
-            return new CudaBackend(device, context, stream, cublas, pool, kernels, scratch, workspace, cache.CompilerVersion, target);
+            return new CudaBackend(device, context, stream, cublas, pool, kernels, scratch, workspace, cache.CompilerVersion, target,
+                new CudnnSetup(context.Value, rawStream, pool));
         }
         catch
         {
@@ -243,6 +263,28 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     void ICudaLauncher.Bind() => Bind();
+
+    void ICudaLauncher.Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) =>
+        Gemm(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+
+    // What the constructor needs to create the cuDNN half (after the fields its after-call check reads are set).
+    private sealed class CudnnSetup(nint context, nint stream, CudaMemoryPool pool)
+    {
+        public string Reason { get; private set; } = "";
+
+        public CudnnConvolution? Create(CudaBackend backend)
+        {
+            var created = CudnnConvolution.TryCreate(context, stream, pool, what =>
+            {
+                if (backend.synchronousLaunches)
+                {
+                    backend.AfterLaunch(what);
+                }
+            }, backend.Submit, out string reason);
+            Reason = reason;
+            return created;
+        }
+    }
 
     void ICudaLauncher.Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments) => Launch(function, grid, arguments);
 
@@ -893,7 +935,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
         }
     }
 
-    /// <summary>Waits for queued work, then frees kernels, memory, the cuBLAS handle, the stream and the context retain.</summary>
+    /// <summary>Waits for queued work, then frees kernels, memory, the cuDNN and cuBLAS handles, the stream and the context retain.</summary>
     public void Dispose()
     {
         if (disposed)
@@ -911,6 +953,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
             disposed = true;
             regions.Dispose();
             kernels.Dispose();
+            cudnn?.Dispose();
             cublas.Dispose();
             scratch.Dispose();
             workspace.Dispose();

@@ -3,28 +3,89 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends.Cuda;
 
 /// <summary>
-/// The convolution family on the GPU (<c>kernels/convolution.cu</c>): im2col and its adjoint, the layout changes
-/// around the convolution GEMMs (which stay cuBLAS calls), max pooling and global average pooling; every kernel a
-/// gather with one thread per output element. Compiled by NVRTC in CI and checked against the CPU family by the host
-/// kernel emulator; not yet run on a GPU (<c>onepass selftest --backend cuda</c> compares it with the CPU there).
+/// The convolution family on the GPU. The convolution itself goes to cuDNN 9 when the backend found it
+/// (<see cref="CudnnConvolution"/>: cudnnConvolutionForward, BackwardData and BackwardFilter) and otherwise to
+/// <see cref="Im2ColConvolution"/> over this class's im2col kernels and cuBLAS. The bias, max pooling and global
+/// average pooling are the hand-written kernels of <c>kernels/convolution.cu</c>, every one a gather with one thread
+/// per output element. The kernels are compiled by NVRTC in CI and checked against the CPU family by the host kernel
+/// emulator; neither path has yet run on a GPU (<c>onepass selftest --backend cuda</c> compares them with the CPU there).
 /// </summary>
-internal sealed class CudaConvolution : IConvolutionKernels
+internal sealed class CudaConvolution : IConvolutionKernels, IIm2ColKernels
 {
     /// <summary>The kernels of <c>kernels/convolution.cu</c> this family launches.</summary>
     public static readonly IReadOnlyList<string> KernelNames =
         ["im2col_f32", "col2im_add_f32", "channel_major_to_batch_major_f32", "batch_major_to_channel_major_f32", "add_transposed_f32",
-         "add_channel_sums_f32", "max_pool_forward_f32", "max_pool_backward_add_f32", "max_pool_gather_f32",
+         "add_channel_bias_f32", "add_channel_sums_f32", "max_pool_forward_f32", "max_pool_backward_add_f32", "max_pool_gather_f32",
          "global_average_pool_forward_f32", "global_average_pool_backward_add_f32"];
 
     private readonly ICudaLauncher backend;
     private readonly Dictionary<string, nint> function;
+    private readonly Im2ColConvolution im2col;
+    private readonly CudnnConvolution? cudnn;
 
-    /// <summary>Creates the family on <paramref name="launcher"/>, taking each kernel from <paramref name="lookup"/> (by name).</summary>
-    public CudaConvolution(ICudaLauncher launcher, Func<string, nint> lookup)
+    /// <summary>
+    /// Creates the family on <paramref name="launcher"/>, taking each kernel from <paramref name="lookup"/> (by name);
+    /// convolutions go to <paramref name="cudnn"/> when given, else to im2col and the launcher's GEMM.
+    /// </summary>
+    public CudaConvolution(ICudaLauncher launcher, Func<string, nint> lookup, CudnnConvolution? cudnn = null)
     {
         backend = launcher;
         function = KernelNames.ToDictionary(name => name, lookup, StringComparer.Ordinal);
+        im2col = new Im2ColConvolution(this);
+        this.cudnn = cudnn;
     }
+
+    /// <summary>True when convolutions run through cuDNN.</summary>
+    public bool UsesCudnn => cudnn is not null;
+
+    /// <inheritdoc />
+    public void ConvolutionForward(DeviceBuffer x, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer y, float beta)
+    {
+        if (cudnn is null)
+        {
+            im2col.Forward(x, weight, geometry, outChannels, y, beta);
+        }
+        else if (Im2ColConvolution.Check(geometry, outChannels, x, weight, y))
+        {
+            backend.Bind();
+            cudnn.Forward(x, weight, geometry, outChannels, y, beta);
+        }
+    }
+
+    /// <inheritdoc />
+    public void ConvolutionBackwardData(DeviceBuffer dy, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dx)
+    {
+        if (cudnn is null)
+        {
+            im2col.BackwardData(dy, weight, geometry, outChannels, dx);
+        }
+        else if (Im2ColConvolution.Check(geometry, outChannels, dx, weight, dy))
+        {
+            backend.Bind();
+            cudnn.BackwardData(dy, weight, geometry, outChannels, dx);
+        }
+    }
+
+    /// <inheritdoc />
+    public void ConvolutionBackwardFilter(DeviceBuffer x, DeviceBuffer dy, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dWeight)
+    {
+        if (cudnn is null)
+        {
+            im2col.BackwardFilter(x, dy, geometry, outChannels, dWeight);
+        }
+        else if (Im2ColConvolution.Check(geometry, outChannels, x, dWeight, dy))
+        {
+            backend.Bind();
+            cudnn.BackwardFilter(x, dy, geometry, outChannels, dWeight);
+        }
+    }
+
+    /// <inheritdoc />
+    public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c) =>
+        backend.Gemm(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+
+    /// <inheritdoc />
+    public DeviceBuffer RentScratch(int length) => backend.Allocate(length);
 
     private static KernelArgument I(int value) => KernelArgument.Int(value);
 
@@ -77,17 +138,21 @@ internal sealed class CudaConvolution : IConvolutionKernels
     }
 
     /// <inheritdoc />
-    public void ChannelMajorToBatchMajor(DeviceBuffer source, int batch, int channels, int plane, DeviceBuffer? bias, DeviceBuffer destination)
+    public void ChannelMajorToBatchMajor(DeviceBuffer source, int batch, int channels, int plane, float beta, DeviceBuffer destination)
     {
         long total = (long)batch * channels * plane;
         Need(source, total, "channel-major source");
         Need(destination, total, "batch-major destination");
-        if (bias is not null)
-        {
-            Need(bias, channels, "bias");
-        }
+        Run("channel_major_to_batch_major_f32", total, I(batch), I(channels), I(plane), KernelArgument.Float(beta), Ptr(source), Ptr(destination));
+    }
 
-        Run("channel_major_to_batch_major_f32", total, I(batch), I(channels), I(plane), Ptr(source), KernelArgument.Pointer(CudaBackend.P(bias, nullable: true)), Ptr(destination));
+    /// <inheritdoc />
+    public void AddChannelBias(DeviceBuffer y, int batch, int channels, int plane, DeviceBuffer bias)
+    {
+        long total = (long)batch * channels * plane;
+        Need(y, total, "biased tensor");
+        Need(bias, channels, "bias");
+        Run("add_channel_bias_f32", total, I(batch), I(channels), I(plane), Ptr(bias), Ptr(y));
     }
 
     /// <inheritdoc />

@@ -3,7 +3,7 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends.Cuda;
 
 /// <summary>
-/// What a kernel family needs from the backend: make its context current, and queue a kernel with its arguments
+/// What a kernel family needs from the backend: make its context current, temporary memory, a GEMM, and queue a kernel with its arguments
 /// (as cuLaunchKernel takes them: one 64-bit slot per parameter). The CUDA backend implements it; tests put an
 /// emulator behind it that runs the same kernel sources compiled for the host.
 /// </summary>
@@ -17,6 +17,9 @@ internal interface ICudaLauncher
     /// launches that use it is safe: every launch and every later reuse of the block are ordered on the one stream.
     /// </summary>
     DeviceBuffer Allocate(int length);
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, as <see cref="IBackend.Gemm"/> (cuBLAS on the backend).</summary>
+    void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c);
 
     /// <summary>Queues <paramref name="function"/> on <paramref name="grid"/> blocks of the backend's block size.</summary>
     void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments);

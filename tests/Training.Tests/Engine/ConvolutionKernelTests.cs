@@ -1,0 +1,146 @@
+using OnePass.Training.Backends;
+using OnePass.Training.Tensors;
+
+namespace OnePass.Training.Tests.Engine;
+
+/// <summary>
+/// The CPU family's whole-convolution calls (<see cref="IConvolutionKernels.ConvolutionForward"/>, BackwardData,
+/// BackwardFilter, AddChannelBias) against double-precision definitions written here: the forward from
+/// <see cref="ConvolutionOracle"/>, each adjoint by scattering every product of the forward sum back to where it came
+/// from. Covers beta 0 over NaN (must not read y), beta 1 and a general beta, accumulation onto non-zero adjoints,
+/// several im2col chunks, strides, padding and non-square kernels.
+/// </summary>
+public sealed class ConvolutionKernelTests
+{
+    private static int Count(int[] shape) => shape.Aggregate(1, (a, b) => a * b);
+
+    private static double[] D(float[] values) => Array.ConvertAll(values, v => (double)v);
+
+    // dx[n, c, h, w] and dW[o, c, u, v] of ⟨dy, conv(x, W)⟩, in double, by visiting every term of every output sum.
+    private static (double[] Dx, double[] Dw) Adjoints(double[] x, int[] xs, double[] w, int[] ws, double[] dy, int stride, int padding)
+    {
+        int outH = ((xs[2] + (2 * padding) - ws[2]) / stride) + 1, outW = ((xs[3] + (2 * padding) - ws[3]) / stride) + 1;
+        var dx = new double[Count(xs)];
+        var dw = new double[Count(ws)];
+        for (int n = 0; n < xs[0]; n++)
+        {
+            for (int o = 0; o < ws[0]; o++)
+            {
+                for (int r = 0; r < outH; r++)
+                {
+                    for (int q = 0; q < outW; q++)
+                    {
+                        double g = dy[(((((n * ws[0]) + o) * outH) + r) * outW) + q];
+                        for (int c = 0; c < xs[1]; c++)
+                        {
+                            for (int u = 0; u < ws[2]; u++)
+                            {
+                                int row = (r * stride) - padding + u;
+                                for (int v = 0; v < ws[3]; v++)
+                                {
+                                    int col = (q * stride) - padding + v;
+                                    if (row < 0 || row >= xs[2] || col < 0 || col >= xs[3])
+                                    {
+                                        continue;
+                                    }
+
+                                    int xi = (((((n * xs[1]) + c) * xs[2]) + row) * xs[3]) + col;
+                                    int wi = (((((o * ws[1]) + c) * ws[2]) + u) * ws[3]) + v;
+                                    dx[xi] += g * w[wi];
+                                    dw[wi] += g * x[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return (dx, dw);
+    }
+
+    [Theory]
+    [InlineData(2, 3, 5, 5, 4, 3, 3, 1, 1)]
+    [InlineData(3, 2, 7, 6, 5, 2, 4, 2, 1)] // non-square kernel, stride 2
+    [InlineData(2, 4, 6, 6, 3, 1, 1, 1, 0)] // 1x1
+    [InlineData(1, 2, 9, 9, 2, 7, 7, 3, 3)] // kernel as large as the padded input allows
+    [InlineData(5, 32, 40, 40, 8, 3, 3, 1, 1)] // several im2col chunks (four images, then one)
+    public void Whole_convolution_calls_match_the_double_definitions(int n, int ch, int h, int wd, int o, int kh, int kw, int stride, int padding)
+    {
+        var random = new Random((n * 97) + (ch * 13) + kh);
+        var g = new ConvolutionGeometry(n, ch, h, wd, kh, kw, stride, padding);
+        int[] xs = [n, ch, h, wd], ws = [o, ch, kh, kw], ys = [n, o, g.OutputHeight, g.OutputWidth];
+        float[] x = Oracle.Normal(random, Count(xs)), w = Oracle.Normal(random, Count(ws)), x2 = Oracle.Normal(random, Count(xs)), w2 = Oracle.Normal(random, Count(ws));
+        float[] dy = Oracle.Normal(random, Count(ys)), bias = Oracle.Normal(random, o), y0 = Oracle.Normal(random, Count(ys));
+        float[] dx0 = Oracle.Normal(random, Count(xs)), dw0 = Oracle.Normal(random, Count(ws));
+
+        using var backend = new CpuBackend();
+        var conv = backend.Convolution;
+        DeviceBuffer Up(float[] data)
+        {
+            var buffer = backend.Allocate(data.Length);
+            backend.Upload(data, buffer);
+            return buffer;
+        }
+
+        float[] Down(DeviceBuffer buffer)
+        {
+            var values = new float[buffer.Length];
+            backend.Download(buffer, values);
+            return values;
+        }
+
+        double[] Conv(float[] input, float[] weight) => ConvolutionOracle.Conv2d(D(input), xs, D(weight), ws, null, stride, padding);
+
+        // beta 0 overwrites y without reading it (NaN stays out).
+        var y = Up(Enumerable.Repeat(float.NaN, Count(ys)).ToArray());
+        conv.ConvolutionForward(Up(x), Up(w), g, o, y, beta: 0f);
+        Assert.True(Oracle.RelativeError(Down(y), Conv(x, w)) < 1e-5, "forward, beta 0");
+
+        // beta 1 accumulates: the forward tangent's conv(ẋ, W) + conv(x, Ẇ).
+        conv.ConvolutionForward(Up(x2), Up(w2), g, o, y, beta: 1f);
+        double[] sum = Conv(x, w).Zip(Conv(x2, w2), (a, b) => a + b).ToArray();
+        Assert.True(Oracle.RelativeError(Down(y), sum) < 1e-5, "forward, beta 1");
+
+        // A general beta, then the bias.
+        var scaled = Up(y0);
+        conv.ConvolutionForward(Up(x), Up(w), g, o, scaled, beta: -0.5f);
+        conv.AddChannelBias(scaled, n, o, g.OutputPlane, Up(bias));
+        double[] expected = Conv(x, w).Select((v, i) => v - (0.5 * y0[i]) + bias[i / g.OutputPlane % o]).ToArray();
+        Assert.True(Oracle.RelativeError(Down(scaled), expected) < 1e-5, "forward, beta -0.5, plus bias");
+
+        // Both adjoints accumulate onto what their outputs held.
+        var (dxExact, dwExact) = Adjoints(D(x), xs, D(w), ws, D(dy), stride, padding);
+        var dx = Up(dx0);
+        conv.ConvolutionBackwardData(Up(dy), Up(w), g, o, dx);
+        Assert.True(Oracle.RelativeError(Down(dx), dxExact.Select((v, i) => v + dx0[i]).ToArray()) < 1e-5, "backward data");
+        var dw = Up(dw0);
+        conv.ConvolutionBackwardFilter(Up(x), Up(dy), g, o, dw);
+        Assert.True(Oracle.RelativeError(Down(dw), dwExact.Select((v, i) => v + dw0[i]).ToArray()) < 1e-5, "backward filter");
+    }
+
+    [Fact]
+    public void An_empty_batch_changes_nothing_and_short_buffers_are_rejected()
+    {
+        using var backend = new CpuBackend();
+        var conv = backend.Convolution;
+        var empty = new ConvolutionGeometry(0, 2, 4, 4, 3, 3, 1, 1);
+        var w = backend.Allocate(3 * 2 * 9);
+        conv.ConvolutionForward(backend.Allocate(0), w, empty, 3, backend.Allocate(0), 0f);
+        conv.ConvolutionBackwardData(backend.Allocate(0), w, empty, 3, backend.Allocate(0));
+        conv.ConvolutionBackwardFilter(backend.Allocate(0), backend.Allocate(0), empty, 3, w);
+        Assert.All(Download(backend, w), v => Assert.Equal(0f, v));
+
+        var g = empty with { Batch = 2 };
+        var error = Assert.Throws<ArgumentException>(() => conv.ConvolutionForward(backend.Allocate(2 * 2 * 16), w, g, 3, backend.Allocate(10), 0f));
+        Assert.Contains("convolution output", error.Message);
+        Assert.Throws<ArgumentException>(() => conv.ConvolutionBackwardFilter(backend.Allocate(2 * 2 * 16), backend.Allocate(2 * 3 * 16), g, 3, backend.Allocate(5)));
+    }
+
+    private static float[] Download(CpuBackend backend, DeviceBuffer buffer)
+    {
+        var values = new float[buffer.Length];
+        backend.Download(buffer, values);
+        return values;
+    }
+}
