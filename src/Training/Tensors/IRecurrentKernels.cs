@@ -21,15 +21,15 @@ public interface IRecurrentKernels
 {
     /// <summary>
     /// output[k, :] = weight[ids[k], :] for every id k (output [ids.Length, dimension], weight [vocabulary, dimension]);
-    /// throws when an id is not an integer in [0, vocabulary).
+    /// an id outside [0, vocabulary) is an error.
     /// </summary>
-    void EmbeddingGather(DeviceBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output);
+    void EmbeddingGather(IndexBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output);
 
     /// <summary>
-    /// Accumulates weightGradient[ids[k], :] += gradient[k, :] (repeated ids accumulate); throws on an id that is not
-    /// an integer in [0, vocabulary).
+    /// Accumulates weightGradient[ids[k], :] += gradient[k, :] (repeated ids accumulate); an id outside [0, vocabulary)
+    /// is an error.
     /// </summary>
-    void EmbeddingScatterAdd(DeviceBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient);
+    void EmbeddingScatterAdd(IndexBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient);
 
     /// <summary>
     /// One LSTM cell step. <paramref name="gates"/> holds the pre-activations on entry and the activations

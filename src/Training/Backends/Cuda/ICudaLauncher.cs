@@ -18,6 +18,12 @@ internal interface ICudaLauncher
     /// </summary>
     DeviceBuffer Allocate(int length);
 
+    /// <summary>
+    /// Device memory of four ints where kernels record the first invalid index they meet (kind, value, bound,
+    /// position; kind 0 while none was met); the backend checks it whenever it synchronises and throws.
+    /// </summary>
+    ulong IndexErrors { get; }
+
     /// <summary>Queues <paramref name="function"/> on <paramref name="grid"/> blocks of the backend's block size.</summary>
     void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments);
 }
