@@ -7,7 +7,9 @@ namespace OnePass.Training.Tensors;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Token ids are integers stored as floats (exact up to 2²⁴); a later step moves them to integer buffers.
+/// Token ids are int32 in an <see cref="IndexBuffer"/>. An id outside [0, vocabulary) is an error: the CPU family
+/// throws at once; the CUDA family records it on the device (the gather writes NaN, the scatter-add skips it) and
+/// the backend throws at its next synchronising call.
 /// </para>
 /// <para>
 /// LSTM layout (PyTorch's): one time step of <c>batch</c> rows; a gate buffer is [batch, 4·hidden] holding the
