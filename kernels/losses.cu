@@ -49,17 +49,21 @@ __device__ float block_max_f(float v)
     return v; // valid in every thread
 }
 
-// The class index of a label stored as a float, or -1 when it is not an integer in [0, classes).
-__device__ __forceinline__ int label_index(float value, int classes)
+// Records the first invalid label met (kind 3) unless an invalid index is recorded already.
+__device__ __forceinline__ void record_bad_label(int* index_error, int label, int classes, int row)
 {
-    if (!(value >= 0.0f) || !(value < (float)classes)) return -1;
-    int label = (int)value;
-    return (float)label == value ? label : -1;
+    if (index_error != 0 && atomicCAS(index_error, 0, 3) == 0)
+    {
+        index_error[1] = label;
+        index_error[2] = classes;
+        index_error[3] = row;
+    }
 }
 
 // probabilities = softmax(logits) row by row; partials[block] = sum over this block's rows of -log p[label].
-// An invalid label makes that row's loss NaN (the CPU backend throws instead).
-extern "C" __global__ void softmax_xent_forward(int rows, int classes, const float* logits, const float* labels, float* probabilities, double* partials)
+// A label outside [0, classes) makes that row's loss NaN and is recorded in index_error (kind, label, classes, row),
+// which the backend checks whenever it synchronises (the CPU backend throws at once).
+extern "C" __global__ void softmax_xent_forward(int rows, int classes, const float* logits, const int* labels, float* probabilities, double* partials, int* index_error)
 {
     double block_total = 0.0;
     for (int r = blockIdx.x; r < rows; r += gridDim.x)
@@ -81,15 +85,23 @@ extern "C" __global__ void softmax_xent_forward(int rows, int classes, const flo
         for (int c = threadIdx.x; c < classes; c += blockDim.x) p[c] *= inverse;
         if (threadIdx.x == 0)
         {
-            int label = label_index(labels[r], classes);
-            block_total += label >= 0 ? log(sum) - (double)(z[label] - m) : __longlong_as_double(0x7ff8000000000000LL);
+            int label = labels[r];
+            if (label >= 0 && label < classes)
+            {
+                block_total += log(sum) - (double)(z[label] - m);
+            }
+            else
+            {
+                block_total += __longlong_as_double(0x7ff8000000000000LL);
+                record_bad_label(index_error, label, classes, r);
+            }
         }
     }
     if (threadIdx.x == 0) partials[blockIdx.x] = block_total;
 }
 
 // partials[block] = sum over this block's rows of (p . zt - zt[label]).
-extern "C" __global__ void softmax_xent_forward_tangent(int rows, int classes, const float* probabilities, const float* labels, const float* logits_tangent, double* partials)
+extern "C" __global__ void softmax_xent_forward_tangent(int rows, int classes, const float* probabilities, const int* labels, const float* logits_tangent, double* partials)
 {
     double block_total = 0.0;
     for (int r = blockIdx.x; r < rows; r += gridDim.x)
@@ -101,15 +113,15 @@ extern "C" __global__ void softmax_xent_forward_tangent(int rows, int classes, c
         double dot = block_sum_d(local);
         if (threadIdx.x == 0)
         {
-            int label = label_index(labels[r], classes);
-            block_total += label >= 0 ? dot - (double)zt[label] : __longlong_as_double(0x7ff8000000000000LL);
+            int label = labels[r];
+            block_total += label >= 0 && label < classes ? dot - (double)zt[label] : __longlong_as_double(0x7ff8000000000000LL);
         }
     }
     if (threadIdx.x == 0) partials[blockIdx.x] = block_total;
 }
 
 // dLogits += dLoss[0] * (p - onehot) / rows.
-extern "C" __global__ void softmax_xent_backward(int rows, int classes, const float* probabilities, const float* labels, const float* d_loss, float* d_logits)
+extern "C" __global__ void softmax_xent_backward(int rows, int classes, const float* probabilities, const int* labels, const float* d_loss, float* d_logits)
 {
     float scale = d_loss[0] / (float)rows;
     GRID_STRIDE(i, (long long)rows * classes)
@@ -117,13 +129,13 @@ extern "C" __global__ void softmax_xent_backward(int rows, int classes, const fl
         long long r = i / classes;
         int c = (int)(i - r * classes);
         float value = fmaf(probabilities[i], scale, d_logits[i]);
-        if (c == label_index(labels[r], classes)) value -= scale;
+        if (c == labels[r]) value -= scale;
         d_logits[i] = value;
     }
 }
 
 // dLogitsTangent += dLoss[0] * p (zt - p . zt) / rows + dLossTangent[0] * (p - onehot) / rows; null tangents are zero.
-extern "C" __global__ void softmax_xent_backward_tangent(int rows, int classes, const float* probabilities, const float* labels, const float* logits_tangent, const float* d_loss, const float* d_loss_tangent, float* d_logits_tangent)
+extern "C" __global__ void softmax_xent_backward_tangent(int rows, int classes, const float* probabilities, const int* labels, const float* logits_tangent, const float* d_loss, const float* d_loss_tangent, float* d_logits_tangent)
 {
     float scale = d_loss[0] / (float)rows;
     float tangent_scale = d_loss_tangent != 0 ? d_loss_tangent[0] / (float)rows : 0.0f;
@@ -142,7 +154,7 @@ extern "C" __global__ void softmax_xent_backward_tangent(int rows, int classes, 
         }
         if (d_loss_tangent != 0)
         {
-            int label = label_index(labels[r], classes);
+            int label = labels[r];
             for (int c = threadIdx.x; c < classes; c += blockDim.x)
             {
                 float value = fmaf(p[c], tangent_scale, dt[c]);
@@ -151,6 +163,33 @@ extern "C" __global__ void softmax_xent_backward_tangent(int rows, int classes, 
             }
         }
     }
+}
+
+// The index of the first largest value of each row, a NaN counting as the largest (the first NaN wins), as
+// torch.argmax. One thread per row: no shared memory or barriers. Writes argmax[r] when argmax is not null; when
+// labels is not null, adds to *correct the number of rows whose argmax equals their label (an invalid label never
+// does).
+extern "C" __global__ void argmax_rows_i32(int rows, int classes, const float* logits, int* argmax, const int* labels, unsigned long long* correct)
+{
+    unsigned long long matches = 0;
+    GRID_STRIDE(r, rows)
+    {
+        const float* z = logits + r * classes;
+        int best = 0;
+        float max = z[0];
+        if (max == max)
+        {
+            for (int c = 1; c < classes; c++)
+            {
+                float v = z[c];
+                if (v != v) { best = c; break; }
+                if (v > max) { max = v; best = c; }
+            }
+        }
+        if (argmax != 0) argmax[r] = best;
+        if (labels != 0 && labels[r] == best) matches++;
+    }
+    if (correct != 0 && matches != 0) atomicAdd(correct, matches);
 }
 
 // partials[block] = sum of (p - t)^2, or of (p - t) * pt when pt is not null.

@@ -2,42 +2,62 @@
 // elementwise step with its tangent, adjoint and R-operator (the GEMMs around them stay cuBLAS calls). Layouts as in
 // OnePass.Training.Tensors.IRecurrentKernels: gates [batch, 4*hidden] in blocks i, f, g, o; states [batch, hidden].
 // One thread per (row, unit) element in a grid-stride loop; no shared memory, no barriers.
-// Null state pointers mean zero. Token ids are integers stored as floats; an invalid id cannot throw on the device:
-// the gather writes NaN for it (so the loss becomes NaN and training stops) and the scatter-add skips it.
+// Null state pointers mean zero. Token ids are int32; an invalid id cannot throw on the device: the gather writes NaN
+// for it and the scatter-add skips it, and both record the first one met in index_error (kind, id, vocabulary,
+// position), which the backend checks (and throws on) whenever it synchronises.
 
 #define GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (long long)(n); i += (long long)blockDim.x * gridDim.x)
 
 __device__ __forceinline__ float sigmoid_f32(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// The id at position k when it is an integer in [0, vocabulary), else -1.
-__device__ __forceinline__ int token_id(const float* ids, long long k, int vocabulary)
+// Records the first invalid id met (kind 1: gather, 2: scatter-add) unless one is recorded already.
+__device__ __forceinline__ void record_bad_token(int* index_error, int kind, int id, int vocabulary, long long k)
 {
-    float value = ids[k];
-    int id = (int)value;
-    return ((float)id == value && id >= 0 && id < vocabulary) ? id : -1;
-}
-
-// output[k, d] = weight[ids[k], d] for k < count, d < dimension.
-extern "C" __global__ void embedding_gather_f32(int count, int vocabulary, int dimension, const float* ids, const float* weight, float* output)
-{
-    GRID_STRIDE(e, (long long)count * dimension)
+    if (index_error != 0 && atomicCAS(index_error, 0, kind) == 0)
     {
-        long long k = e / dimension;
-        int d = (int)(e - k * dimension);
-        int id = token_id(ids, k, vocabulary);
-        output[e] = id >= 0 ? weight[(long long)id * dimension + d] : __int_as_float(0x7fc00000);
+        index_error[1] = id;
+        index_error[2] = vocabulary;
+        index_error[3] = (int)k;
     }
 }
 
-// weight_gradient[ids[k], d] += gradient[k, d]; repeated ids accumulate (atomically, in no fixed order).
-extern "C" __global__ void embedding_scatter_add_f32(int count, int vocabulary, int dimension, const float* ids, const float* gradient, float* weight_gradient)
+// output[k, d] = weight[ids[k], d] for k < count, d < dimension; NaN (and a record) for an id outside [0, vocabulary).
+extern "C" __global__ void embedding_gather_f32(int count, int vocabulary, int dimension, const int* ids, const float* weight, float* output, int* index_error)
 {
     GRID_STRIDE(e, (long long)count * dimension)
     {
         long long k = e / dimension;
         int d = (int)(e - k * dimension);
-        int id = token_id(ids, k, vocabulary);
-        if (id >= 0) atomicAdd(&weight_gradient[(long long)id * dimension + d], gradient[e]);
+        int id = ids[k];
+        if (id >= 0 && id < vocabulary)
+        {
+            output[e] = weight[(long long)id * dimension + d];
+        }
+        else
+        {
+            output[e] = __int_as_float(0x7fc00000);
+            if (d == 0) record_bad_token(index_error, 1, id, vocabulary, k);
+        }
+    }
+}
+
+// weight_gradient[ids[k], d] += gradient[k, d]; repeated ids accumulate (atomically, in no fixed order); an id
+// outside [0, vocabulary) is skipped and recorded.
+extern "C" __global__ void embedding_scatter_add_f32(int count, int vocabulary, int dimension, const int* ids, const float* gradient, float* weight_gradient, int* index_error)
+{
+    GRID_STRIDE(e, (long long)count * dimension)
+    {
+        long long k = e / dimension;
+        int d = (int)(e - k * dimension);
+        int id = ids[k];
+        if (id >= 0 && id < vocabulary)
+        {
+            atomicAdd(&weight_gradient[(long long)id * dimension + d], gradient[e]);
+        }
+        else if (d == 0)
+        {
+            record_bad_token(index_error, 2, id, vocabulary, k);
+        }
     }
 }
 

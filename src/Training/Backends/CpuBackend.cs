@@ -39,6 +39,10 @@ public sealed class CpuBackend : IBackend
     private static CpuBuffer Cpu(DeviceBuffer buffer) =>
         buffer as CpuBuffer ?? throw new ArgumentException($"buffer of type {buffer.GetType().Name} was not allocated by the CPU backend");
 
+    /// <summary>The host span of an index buffer allocated by the CPU backend.</summary>
+    internal static Span<int> Ids(IndexBuffer buffer) =>
+        (buffer as CpuIndexBuffer ?? throw new ArgumentException($"index buffer of type {buffer.GetType().Name} was not allocated by the CPU backend")).Span;
+
     private static void SameLength(DeviceBuffer a, DeviceBuffer b)
     {
         if (a.Length != b.Length)
@@ -85,6 +89,42 @@ public sealed class CpuBackend : IBackend
     /// <inheritdoc />
     public void Synchronize()
     {
+    }
+
+    /// <inheritdoc />
+    public IndexBuffer AllocateIndices(int length) => new CpuIndexBuffer(new int[length], 0, length);
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<int> source, IndexBuffer destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"upload of {source.Length} ids into an index buffer of {destination.Length}");
+        }
+
+        source.CopyTo(Ids(destination));
+    }
+
+    /// <inheritdoc />
+    public void Download(IndexBuffer source, Span<int> destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"download of an index buffer of {source.Length} ids into {destination.Length}");
+        }
+
+        Ids(source).CopyTo(destination);
+    }
+
+    /// <inheritdoc />
+    public void Copy(IndexBuffer source, IndexBuffer destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"index buffer lengths differ: {source.Length} and {destination.Length}");
+        }
+
+        Ids(source).CopyTo(Ids(destination));
     }
 
     /// <inheritdoc />
@@ -317,21 +357,30 @@ public sealed class CpuBackend : IBackend
         }
     }
 
-    private static int Label(float value, int classes)
+    private static int Label(int label, int row, int classes)
     {
-        int label = (int)value;
-        if (label < 0 || label >= classes || label != value)
+        if ((uint)label >= (uint)classes)
         {
-            throw new ArgumentException($"label {value} is not a class index in [0, {classes})");
+            throw new ArgumentException($"label {label} of row {row} is not a class index in [0, {classes})");
         }
 
         return label;
     }
 
-    /// <inheritdoc />
-    public void SoftmaxCrossEntropyForward(DeviceBuffer logits, DeviceBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss)
+    private static void CheckLabels(IndexBuffer labels, int rows)
     {
-        Span<float> z = S(logits), y = S(labels), p = S(probabilities);
+        if (labels.Length < rows)
+        {
+            throw new ArgumentException($"labels has {labels.Length} elements; {rows} are needed");
+        }
+    }
+
+    /// <inheritdoc />
+    public void SoftmaxCrossEntropyForward(DeviceBuffer logits, IndexBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss)
+    {
+        CheckLabels(labels, rows);
+        Span<float> z = S(logits), p = S(probabilities);
+        Span<int> y = Ids(labels);
         double total = 0;
         for (int r = 0; r < rows; r++)
         {
@@ -341,7 +390,7 @@ public sealed class CpuBackend : IBackend
             TensorPrimitives.Exp(pr, pr);
             double sum = TensorPrimitives.Sum(pr);
             TensorPrimitives.Multiply(pr, (float)(1.0 / sum), pr);
-            int label = Label(y[r], classes);
+            int label = Label(y[r], r, classes);
             total += Math.Log(sum) - (zr[label] - max);
         }
 
@@ -349,13 +398,15 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent)
+    public void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent)
     {
-        Span<float> p = S(probabilities), y = S(labels), zt = S(logitsTangent);
+        CheckLabels(labels, rows);
+        Span<float> p = S(probabilities), zt = S(logitsTangent);
+        Span<int> y = Ids(labels);
         double total = 0;
         for (int r = 0; r < rows; r++)
         {
-            int label = Label(y[r], classes);
+            int label = Label(y[r], r, classes);
             total += TensorPrimitives.Dot(p.Slice(r * classes, classes), zt.Slice(r * classes, classes)) - zt[(r * classes) + label];
         }
 
@@ -363,22 +414,26 @@ public sealed class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits)
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, IndexBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits)
     {
-        Span<float> p = S(probabilities), y = S(labels), d = S(dLogits);
+        CheckLabels(labels, rows);
+        Span<float> p = S(probabilities), d = S(dLogits);
+        Span<int> y = Ids(labels);
         float scale = S(dLoss)[0] / rows;
         for (int r = 0; r < rows; r++)
         {
             Span<float> dr = d.Slice(r * classes, classes);
             TensorPrimitives.MultiplyAdd(p.Slice(r * classes, classes), scale, dr, dr);
-            dr[Label(y[r], classes)] -= scale;
+            dr[Label(y[r], r, classes)] -= scale;
         }
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent)
+    public void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent)
     {
-        Span<float> p = S(probabilities), y = S(labels), dt = S(dLogitsTangent);
+        CheckLabels(labels, rows);
+        Span<float> p = S(probabilities), dt = S(dLogitsTangent);
+        Span<int> y = Ids(labels);
         float scale = S(dLoss)[0] / rows;
         if (logitsTangent is not null)
         {
@@ -401,9 +456,77 @@ public sealed class CpuBackend : IBackend
             {
                 Span<float> dtr = dt.Slice(r * classes, classes);
                 TensorPrimitives.MultiplyAdd(p.Slice(r * classes, classes), tangentScale, dtr, dtr);
-                dtr[Label(y[r], classes)] -= tangentScale;
+                dtr[Label(y[r], r, classes)] -= tangentScale;
             }
         }
+    }
+
+    // The first largest value of a row, a NaN counting as the largest (the first NaN wins), as torch.argmax.
+    internal static int RowArgMax(ReadOnlySpan<float> row)
+    {
+        int best = 0;
+        float max = row[0];
+        if (float.IsNaN(max))
+        {
+            return 0;
+        }
+
+        for (int c = 1; c < row.Length; c++)
+        {
+            float v = row[c];
+            if (float.IsNaN(v))
+            {
+                return c;
+            }
+
+            if (v > max)
+            {
+                max = v;
+                best = c;
+            }
+        }
+
+        return best;
+    }
+
+    private static void CheckArgMax(DeviceBuffer logits, int rows, int classes, int ids)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (logits.Length < (long)rows * classes || ids < rows)
+        {
+            throw new ArgumentException($"{rows} rows of {classes} classes do not fit logits of {logits.Length} and ids of {ids}");
+        }
+    }
+
+    /// <inheritdoc />
+    public void ArgMax(DeviceBuffer logits, int rows, int classes, IndexBuffer result)
+    {
+        CheckArgMax(logits, rows, classes, result.Length);
+        Span<float> z = S(logits);
+        Span<int> y = Ids(result);
+        for (int r = 0; r < rows; r++)
+        {
+            y[r] = RowArgMax(z.Slice(r * classes, classes));
+        }
+    }
+
+    /// <inheritdoc />
+    public long CountCorrect(DeviceBuffer logits, IndexBuffer labels, int rows, int classes)
+    {
+        CheckArgMax(logits, rows, classes, labels.Length);
+        Span<float> z = S(logits);
+        Span<int> y = Ids(labels);
+        long correct = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if (RowArgMax(z.Slice(r * classes, classes)) == y[r])
+            {
+                correct++;
+            }
+        }
+
+        return correct;
     }
 
     /// <inheritdoc />

@@ -24,23 +24,23 @@ internal sealed class CpuRecurrent : IRecurrentKernels
         }
     }
 
-    private static int Id(float value, int position, int vocabulary)
+    private static int Id(int id, int position, int vocabulary)
     {
-        int id = (int)value;
-        if (id != value || id < 0 || id >= vocabulary)
+        if ((uint)id >= (uint)vocabulary)
         {
-            throw new ArgumentException($"token id {value} at position {position} is not an integer in [0, {vocabulary})");
+            throw new ArgumentException($"token id {id} at position {position} is not in [0, {vocabulary})");
         }
 
         return id;
     }
 
     /// <inheritdoc />
-    public void EmbeddingGather(DeviceBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output)
+    public void EmbeddingGather(IndexBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output)
     {
         Need(weight, (long)vocabulary * dimension, "embedding weight");
         Need(output, (long)ids.Length * dimension, "embedding output");
-        ReadOnlySpan<float> id = Cpu(ids).Span, w = Cpu(weight).Span;
+        ReadOnlySpan<int> id = CpuBackend.Ids(ids);
+        ReadOnlySpan<float> w = Cpu(weight).Span;
         Span<float> y = Cpu(output).Span;
         for (int k = 0; k < id.Length; k++)
         {
@@ -49,11 +49,12 @@ internal sealed class CpuRecurrent : IRecurrentKernels
     }
 
     /// <inheritdoc />
-    public void EmbeddingScatterAdd(DeviceBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient)
+    public void EmbeddingScatterAdd(IndexBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient)
     {
         Need(weightGradient, (long)vocabulary * dimension, "embedding weight gradient");
         Need(gradient, (long)ids.Length * dimension, "embedding output gradient");
-        ReadOnlySpan<float> id = Cpu(ids).Span, dy = Cpu(gradient).Span;
+        ReadOnlySpan<int> id = CpuBackend.Ids(ids);
+        ReadOnlySpan<float> dy = Cpu(gradient).Span;
         Span<float> dw = Cpu(weightGradient).Span;
         for (int k = 0; k < id.Length; k++)
         {

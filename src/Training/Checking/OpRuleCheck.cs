@@ -203,13 +203,24 @@ public static class OpRuleCheck
             return values;
         }
 
+        var ownedIndices = new List<IndexBuffer>();
+        IndexBuffer UpIds(float[] values)
+        {
+            var ids = new int[values.Length];
+            Indices.FromFloats(values, ids, $"{c.Name} ids");
+            var buffer = backend.AllocateIndices(ids.Length);
+            ownedIndices.Add(buffer);
+            backend.Upload(ids, buffer);
+            return buffer;
+        }
+
         try
         {
             int inputs = c.Shapes.Length;
             var ctx = new OpContext(backend, inputs);
             for (int i = 0; i < inputs; i++)
             {
-                ctx.Inputs[i] = new Tensor(Up(data.Inputs[i]), c.Shapes[i]);
+                ctx.Inputs[i] = c.Op.IsIndexInput(i) ? new Tensor(UpIds(data.Inputs[i]), c.Shapes[i]) : new Tensor(Up(data.Inputs[i]), c.Shapes[i]);
                 ctx.InputTangents[i] = c.Live[i] ? new Tensor(Up(data.Tangents[i]), c.Shapes[i]) : null;
                 ctx.InputGradients[i] = c.Live[i] ? new Tensor(New(data.Inputs[i].Length), c.Shapes[i]) : null;
                 ctx.InputGradientTangents[i] = c.Live[i] ? new Tensor(New(data.Inputs[i].Length), c.Shapes[i]) : null;
@@ -241,6 +252,11 @@ public static class OpRuleCheck
         finally
         {
             foreach (var buffer in owned)
+            {
+                buffer.Dispose();
+            }
+
+            foreach (var buffer in ownedIndices)
             {
                 buffer.Dispose();
             }

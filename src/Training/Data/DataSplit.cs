@@ -45,7 +45,8 @@ public sealed class DataSplit
 
     /// <summary>
     /// Targets, row-major, <see cref="Count"/> × <see cref="TargetWidth"/>: normalised values for
-    /// regression, class indices stored as <see cref="float"/> for classification.
+    /// regression, class indices (or token ids) stored as <see cref="float"/> for classification: exact up to 2²⁴, and
+    /// converted to int32 (with that check) when a batch is uploaded.
     /// </summary>
     public float[] Targets { get; }
 

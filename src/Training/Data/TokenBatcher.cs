@@ -5,7 +5,8 @@ namespace OnePass.Training.Data;
 /// <see cref="Sequences"/> parallel sequences, time-major. Element <c>[t, s]</c> (at
 /// <c>t · Sequences + s</c>) of <see cref="Inputs"/> is the token of sequence <c>s</c> at step
 /// <c>t</c>; the same element of <see cref="Targets"/> is the token that follows it. Token ids are
-/// stored as floats (exact up to 2²⁴), as the engine's input buffers are.
+/// held as floats here, as every data set's rows are (exact up to 2²⁴, which <see cref="TokenStreamData"/> checks); the
+/// engine converts them to int32 when it uploads a batch.
 /// </summary>
 /// <param name="Inputs">Input token ids, <c>[Steps, Sequences]</c>.</param>
 /// <param name="Targets">Target token ids (each input's next token), <c>[Steps, Sequences]</c>.</param>

@@ -18,6 +18,12 @@ public static class TokenStreamData
     public static DataSet Build(string name, PtbCorpus corpus, int sequences, int steps, (string Train, string Validation, string Test) files)
     {
         ArgumentNullException.ThrowIfNull(corpus);
+        if (corpus.VocabularySize > Tensors.Indices.MaxExactFloatId + 1)
+        {
+            // The splits hold ids as floats, which are exact only up to 2^24: a larger vocabulary would round ids together.
+            throw new DataFormatException(files.Train, $"has a vocabulary of {corpus.VocabularySize} words; at most {Tensors.Indices.MaxExactFloatId + 1} are supported (token ids are held as floats, exact up to 2^24)");
+        }
+
         var train = Split(corpus.Train, sequences, steps, "training", files.Train, fullBatch: true);
         var validation = Split(corpus.Validation, sequences, steps, "validation", files.Validation, fullBatch: false);
         var test = Split(corpus.Test, sequences, steps, "test", files.Test, fullBatch: false);

@@ -1,3 +1,5 @@
+using OnePass.Training.Tensors;
+
 namespace OnePass.Training.Graphs;
 
 /// <summary>
@@ -19,8 +21,14 @@ public sealed class Graph
     /// <summary>Adds a per-batch input (features).</summary>
     public Value AddInput(string name, params int[] shape) => AddValue(name, ValueKind.Input, shape);
 
-    /// <summary>Adds a per-batch target (regression values or class indices).</summary>
+    /// <summary>Adds a per-batch input of int32 ids (token ids for an embedding).</summary>
+    public Value AddIndexInput(string name, params int[] shape) => AddValue(name, ValueKind.Input, shape, ElementType.Int32);
+
+    /// <summary>Adds a per-batch target of regression values.</summary>
     public Value AddTarget(string name, params int[] shape) => AddValue(name, ValueKind.Target, shape);
+
+    /// <summary>Adds a per-batch target of int32 class indices (labels for a cross-entropy).</summary>
+    public Value AddIndexTarget(string name, params int[] shape) => AddValue(name, ValueKind.Target, shape, ElementType.Int32);
 
     /// <summary>Adds a trainable weight tensor.</summary>
     public Value AddParameter(string name, params int[] shape)
@@ -49,6 +57,16 @@ public sealed class Graph
             }
         }
 
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (op.IsIndexInput(i) != inputs[i].IsIndices)
+            {
+                throw new ArgumentException(op.IsIndexInput(i)
+                    ? $"{op.Type}: input {i} takes int32 ids, but {inputs[i]} holds floats (declare it with AddIndexInput or AddIndexTarget)"
+                    : $"{op.Type}: input {i} takes float32 values, but {inputs[i]} holds int32 ids");
+            }
+        }
+
         int[] shape = op.InferShape(Array.ConvertAll(inputs, v => v.Shape));
         var output = AddValue(name ?? $"{op.Type.ToLowerInvariant()}{_nodes.Count}", ValueKind.Intermediate, shape);
         output.DependsOnParameters = Array.Exists(inputs, v => v.DependsOnParameters);
@@ -58,14 +76,14 @@ public sealed class Graph
         return output;
     }
 
-    private Value AddValue(string name, ValueKind kind, int[] shape)
+    private Value AddValue(string name, ValueKind kind, int[] shape, ElementType elementType = ElementType.Float32)
     {
         if (!_names.Add(name))
         {
             throw new ArgumentException($"the graph already has a value named '{name}'");
         }
 
-        var value = new Value(_values.Count, name, kind, (int[])shape.Clone());
+        var value = new Value(_values.Count, name, kind, (int[])shape.Clone(), elementType);
         _values.Add(value);
         return value;
     }

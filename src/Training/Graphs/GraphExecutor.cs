@@ -156,26 +156,61 @@ public sealed class GraphExecutor : IDisposable
     public bool CarryStateOnNewBatch { get; set; }
 
     private bool _newBatch;
+    private readonly DataUpload _upload = new();
 
-    /// <summary>Uploads a batch of inputs [rows, inputs] and targets.</summary>
+    /// <summary>
+    /// Uploads a batch of inputs [rows, inputs] and targets. Token ids and class labels held as floats are converted
+    /// to int32 for the model's int32 values (an id must be an integer in [0, 2²⁴], where floats are exact).
+    /// </summary>
     public void SetBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int rows)
     {
-        _newBatch = true;
-        SelectRows(rows);
-        _backend.Upload(inputs, _current!.Values[_model.Input.Id]!);
-        _backend.Upload(targets, _current.Values[_model.Target.Id]!);
-        _forwardValid = _adjointsValid = false;
+        BeginBatch(rows);
+        Upload(_model.Input, inputs);
+        Upload(_model.Target, targets);
     }
 
-    /// <summary>Uses batch data already on the device (copied into the executor's buffers).</summary>
+    /// <summary>Uploads a batch of float inputs [rows, inputs] and int32 class labels.</summary>
+    public void SetBatch(ReadOnlySpan<float> inputs, ReadOnlySpan<int> targets, int rows)
+    {
+        BeginBatch(rows);
+        Upload(_model.Input, inputs);
+        DataUpload.Upload(_backend, _model.Target, targets, _current!.Indices[_model.Target.Id]);
+    }
+
+    /// <summary>Uploads a batch of int32 token ids and int32 targets (a language model's).</summary>
+    public void SetBatch(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int rows)
+    {
+        BeginBatch(rows);
+        DataUpload.Upload(_backend, _model.Input, inputs, _current!.Indices[_model.Input.Id]);
+        DataUpload.Upload(_backend, _model.Target, targets, _current.Indices[_model.Target.Id]);
+    }
+
+    /// <summary>Uses float batch data already on the device (copied into the executor's buffers); for models without int32 data.</summary>
     public void SetBatch(DeviceBuffer inputs, DeviceBuffer targets, int rows)
+    {
+        if (_model.Input.IsIndices || _model.Target.IsIndices)
+        {
+            throw new ArgumentException($"{_model.Description} takes int32 ids or labels; float device buffers cannot stand for them");
+        }
+
+        BeginBatch(rows);
+        _backend.Copy(inputs, _current!.Values[_model.Input.Id]!);
+        _backend.Copy(targets, _current.Values[_model.Target.Id]!);
+    }
+
+    private void BeginBatch(int rows)
     {
         _newBatch = true;
         SelectRows(rows);
-        _backend.Copy(inputs, _current!.Values[_model.Input.Id]!);
-        _backend.Copy(targets, _current.Values[_model.Target.Id]!);
         _forwardValid = _adjointsValid = false;
     }
+
+    private void Upload(Value value, ReadOnlySpan<float> data) =>
+        _upload.Upload(_backend, value, data, _current!.Values[value.Id], _current.Indices[value.Id]);
+
+    /// <summary>The current batch's int32 buffer of an input or target of ids (e.g. the labels), after <c>SetBatch</c>.</summary>
+    public IndexBuffer IndexBuffer(Value value) =>
+        Current.Indices[value.Id] ?? throw new ArgumentException($"{value} holds float32 values, not int32 ids");
 
     /// <summary>
     /// Computes every value, the loss included, at <paramref name="weights"/>. <paramref name="updateState"/>
@@ -436,6 +471,7 @@ public sealed class GraphExecutor : IDisposable
     private sealed class BatchBuffers : IDisposable
     {
         private readonly List<DeviceBuffer> _owned = [];
+        private readonly List<IndexBuffer> _ownedIndices = [];
         private readonly Model _model;
         private readonly OpContext[] _contexts;
         private readonly DeviceBuffer?[] _workspaces;
@@ -449,6 +485,7 @@ public sealed class GraphExecutor : IDisposable
             var graph = model.Graph;
             int n = graph.Values.Count;
             Values = new DeviceBuffer?[n];
+            Indices = new IndexBuffer?[n];
             Tangents = new DeviceBuffer?[n];
             Adjoints = new DeviceBuffer?[n];
             AdjointTangents = new DeviceBuffer?[n];
@@ -462,6 +499,13 @@ public sealed class GraphExecutor : IDisposable
                 }
 
                 int count = v.ElementCount(rows);
+                if (v.IsIndices)
+                {
+                    Indices[v.Id] = backend.AllocateIndices(count);
+                    _ownedIndices.Add(Indices[v.Id]!);
+                    continue;
+                }
+
                 Values[v.Id] = Own(backend.Allocate(count));
                 if (v.Kind == ValueKind.Intermediate && v.DependsOnParameters)
                 {
@@ -513,6 +557,9 @@ public sealed class GraphExecutor : IDisposable
 
         public DeviceBuffer?[] Values { get; }
 
+        // The int32 buffers of the values that hold ids (inputs and targets only); null elsewhere.
+        public IndexBuffer?[] Indices { get; }
+
         public DeviceBuffer?[] Tangents { get; }
 
         public DeviceBuffer?[] Adjoints { get; }
@@ -547,7 +594,7 @@ public sealed class GraphExecutor : IDisposable
             for (int i = 0; i < node.Inputs.Count; i++)
             {
                 int id = node.Inputs[i].Id;
-                c.Inputs[i] = T(Values, id)!.Value;
+                c.Inputs[i] = Indices[id] is { } ids ? new Tensor(ids, Shapes[id]) : T(Values, id)!.Value;
                 bool live = node.Inputs[i].DependsOnParameters;
                 c.InputTangents[i] = live ? T(Tangents, id) : null;
                 c.InputGradients[i] = live ? T(Adjoints, id) : null;
@@ -572,6 +619,12 @@ public sealed class GraphExecutor : IDisposable
             }
 
             _owned.Clear();
+            foreach (var b in _ownedIndices)
+            {
+                b.Dispose();
+            }
+
+            _ownedIndices.Clear();
         }
     }
 }

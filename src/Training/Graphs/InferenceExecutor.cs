@@ -48,7 +48,7 @@ public sealed class InferenceExecutor : IDisposable
     public ExecutionMode Mode { get; set; }
 
     /// <summary>
-    /// When set, each <see cref="Run"/> advances carried recurrent state (an LSTM language model's hidden and cell
+    /// When set, each <c>Run</c> advances carried recurrent state (an LSTM language model's hidden and cell
     /// states), so that a stream can be evaluated chunk after chunk; running statistics are never updated.
     /// </summary>
     public bool CarryState { get; set; }
@@ -80,16 +80,51 @@ public sealed class InferenceExecutor : IDisposable
         }
     }
 
-    /// <summary>The one-element loss buffer, valid after <see cref="Run"/>.</summary>
+    /// <summary>The one-element loss buffer, valid after <c>Run</c>.</summary>
     public DeviceBuffer LossBuffer => CurrentPlan.Buffers[_model.Loss.Id]!;
 
-    /// <summary>The prediction (or logits) buffer [rows, outputs], valid after <see cref="Run"/>.</summary>
+    /// <summary>The prediction (or logits) buffer [rows, outputs], valid after <c>Run</c>.</summary>
     public DeviceBuffer PredictionBuffer => CurrentPlan.Buffers[_model.Prediction.Id]!;
 
     private Plan CurrentPlan => _plan ?? throw new InvalidOperationException("Run has not been called");
 
-    /// <summary>Runs every node forward on one batch at <paramref name="weights"/>: loss and prediction.</summary>
+    private readonly DataUpload _upload = new();
+
+    /// <summary>
+    /// Runs every node forward on one batch at <paramref name="weights"/>: loss and prediction. Ids and labels held as
+    /// floats are converted to int32 for the model's int32 values (as <see cref="GraphExecutor.SetBatch(ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/>).
+    /// </summary>
     public void Run(DeviceBuffer weights, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, int rows)
+    {
+        var plan = Prepare(weights, rows);
+        _upload.Upload(_backend, _model.Input, inputs, plan.Buffers[_model.Input.Id], plan.Indices[_model.Input.Id]);
+        _upload.Upload(_backend, _model.Target, targets, plan.Buffers[_model.Target.Id], plan.Indices[_model.Target.Id]);
+        RunNodes(plan);
+    }
+
+    /// <summary>As <see cref="Run(DeviceBuffer, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/> for int32 inputs and targets (token ids).</summary>
+    public void Run(DeviceBuffer weights, ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int rows)
+    {
+        var plan = Prepare(weights, rows);
+        DataUpload.Upload(_backend, _model.Input, inputs, plan.Indices[_model.Input.Id]);
+        DataUpload.Upload(_backend, _model.Target, targets, plan.Indices[_model.Target.Id]);
+        RunNodes(plan);
+    }
+
+    /// <summary>
+    /// How many of the last <c>Run</c>'s predictions are right: the argmax of each of the prediction's rows of
+    /// <see cref="Model.OutputWidth"/> logits against the int32 targets, counted on the device so that only the count
+    /// is read back (synchronises). For a classifier only.
+    /// </summary>
+    public long CountCorrect()
+    {
+        var plan = CurrentPlan;
+        IndexBuffer labels = plan.Indices[_model.Target.Id] ?? throw new InvalidOperationException($"{_model.Description} has no class labels to count against");
+        int classes = _model.OutputWidth;
+        return _backend.CountCorrect(PredictionBuffer, labels, PredictionBuffer.Length / classes, classes);
+    }
+
+    private Plan Prepare(DeviceBuffer weights, int rows)
     {
         if (weights.Length != _model.ParameterCount)
         {
@@ -114,13 +149,16 @@ public sealed class InferenceExecutor : IDisposable
         }
 
         var plan = _plan;
-        _backend.Upload(inputs, plan.Buffers[_model.Input.Id]!);
-        _backend.Upload(targets, plan.Buffers[_model.Target.Id]!);
         foreach (var p in _model.Parameters)
         {
             plan.Buffers[p.Value.Id] = weights.Slice(p.Offset, p.Length);
         }
 
+        return plan;
+    }
+
+    private void RunNodes(Plan plan)
+    {
         var context = plan.Context;
         foreach (var node in _graph.Nodes)
         {
@@ -128,7 +166,7 @@ public sealed class InferenceExecutor : IDisposable
             for (int i = 0; i < node.Inputs.Count; i++)
             {
                 var input = node.Inputs[i];
-                c.Inputs[i] = new Tensor(plan.Buffers[input.Id]!, plan.Shapes[input.Id]);
+                c.Inputs[i] = plan.Indices[input.Id] is { } ids ? new Tensor(ids, plan.Shapes[input.Id]) : new Tensor(plan.Buffers[input.Id]!, plan.Shapes[input.Id]);
             }
 
             c.Mode = Mode;
@@ -139,7 +177,7 @@ public sealed class InferenceExecutor : IDisposable
         }
     }
 
-    /// <summary>Reads the loss computed by the last <see cref="Run"/> (synchronises).</summary>
+    /// <summary>Reads the loss computed by the last <c>Run</c> (synchronises).</summary>
     public float ReadLoss()
     {
         Span<float> loss = stackalloc float[1];
@@ -167,6 +205,7 @@ public sealed class InferenceExecutor : IDisposable
     private sealed class Plan : IDisposable
     {
         private readonly List<DeviceBuffer> _owned = [];
+        private readonly List<IndexBuffer> _ownedIndices = [];
 
         public Plan(Model model, IBackend backend, int rows)
         {
@@ -174,6 +213,7 @@ public sealed class InferenceExecutor : IDisposable
             var graph = model.Graph;
             int n = graph.Values.Count;
             Buffers = new DeviceBuffer?[n];
+            Indices = new IndexBuffer?[n];
             Shapes = new int[n][];
             foreach (var v in graph.Values)
             {
@@ -252,7 +292,12 @@ public sealed class InferenceExecutor : IDisposable
             var physical = capacity.Select(c => Own(backend.Allocate(checked((int)c)))).ToArray();
             foreach (var v in graph.Values)
             {
-                if (v.Kind is ValueKind.Input or ValueKind.Target)
+                if (v.Kind is ValueKind.Input or ValueKind.Target && v.IsIndices)
+                {
+                    Indices[v.Id] = backend.AllocateIndices(v.ElementCount(rows));
+                    _ownedIndices.Add(Indices[v.Id]!);
+                }
+                else if (v.Kind is ValueKind.Input or ValueKind.Target)
                 {
                     Buffers[v.Id] = Own(backend.Allocate(v.ElementCount(rows)));
                 }
@@ -280,12 +325,15 @@ public sealed class InferenceExecutor : IDisposable
                 Context[node.Id] = c;
             }
 
-            AllocatedElements = _owned.Sum(b => (long)b.Length);
+            AllocatedElements = _owned.Sum(b => (long)b.Length) + _ownedIndices.Sum(b => (long)b.Length);
         }
 
         public int Rows { get; }
 
         public DeviceBuffer?[] Buffers { get; }
+
+        // The int32 buffers of the inputs and targets that hold ids; null elsewhere.
+        public IndexBuffer?[] Indices { get; }
 
         public int[][] Shapes { get; }
 
@@ -307,6 +355,12 @@ public sealed class InferenceExecutor : IDisposable
             }
 
             _owned.Clear();
+            foreach (var b in _ownedIndices)
+            {
+                b.Dispose();
+            }
+
+            _ownedIndices.Clear();
         }
     }
 }

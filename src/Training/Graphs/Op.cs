@@ -14,6 +14,13 @@ public abstract class Op
     /// <summary>Output shape from input shapes (either may hold <see cref="Value.Batch"/>); throws on a mismatch.</summary>
     public abstract int[] InferShape(IReadOnlyList<int[]> inputShapes);
 
+    /// <summary>
+    /// True when input <paramref name="input"/> is int32 ids (an <see cref="OnePass.Training.Tensors.IndexBuffer"/>,
+    /// read through <see cref="Tensor.Indices"/>) rather than float32 values: an embedding's token ids, a
+    /// cross-entropy's labels. Such an input never carries a tangent or an adjoint.
+    /// </summary>
+    public virtual bool IsIndexInput(int input) => false;
+
     /// <summary>Elements of scratch memory Forward needs for the given resolved input shapes (0 for none).</summary>
     public virtual int WorkspaceSize(IReadOnlyList<int[]> inputShapes) => 0;
 

@@ -1,3 +1,5 @@
+using OnePass.Training.Tensors;
+
 namespace OnePass.Training.Graphs;
 
 /// <summary>
@@ -9,12 +11,13 @@ public sealed class Value
     /// <summary>Placeholder for the batch dimension in shapes.</summary>
     public const int Batch = -1;
 
-    internal Value(int id, string name, ValueKind kind, int[] shape)
+    internal Value(int id, string name, ValueKind kind, int[] shape, ElementType elementType = ElementType.Float32)
     {
         Id = id;
         Name = name;
         Kind = kind;
         Shape = shape;
+        ElementType = elementType;
     }
 
     /// <summary>Index of this value in its graph.</summary>
@@ -25,6 +28,15 @@ public sealed class Value
 
     /// <summary>What this value is.</summary>
     public ValueKind Kind { get; }
+
+    /// <summary>
+    /// float32 for everything but integer data: an input of token ids or a target of class labels is int32 (held in an
+    /// <see cref="IndexBuffer"/>).
+    /// </summary>
+    public ElementType ElementType { get; }
+
+    /// <summary>True for int32 data (token ids, class labels).</summary>
+    public bool IsIndices => ElementType == ElementType.Int32;
 
     /// <summary>Shape, possibly with <see cref="Batch"/> as the leading dimension.</summary>
     public int[] Shape { get; }

@@ -82,7 +82,7 @@ public static class ConvNets
 
             _spec = spec;
             Input = Graph.AddInput("input", [Value.Batch, .. spec.InputShape]);
-            Target = Graph.AddTarget("target", Value.Batch);
+            Target = Graph.AddIndexTarget("target", Value.Batch);
         }
 
         public Graph Graph { get; } = new();

@@ -45,8 +45,8 @@ public static class LanguageModels
 
         var graph = new Graph();
         var init = new Dictionary<Value, ParameterInit>();
-        var ids = graph.AddInput("input", Value.Batch, n);
-        var target = graph.AddTarget("target", Value.Batch, n);
+        var ids = graph.AddIndexInput("input", Value.Batch, n);
+        var target = graph.AddIndexTarget("target", Value.Batch, n);
         var encoder = graph.AddParameter("encoder.weight", v, e);
         init[encoder] = new ParameterInit.Normal(1f);
         var x = graph.Apply(new EmbeddingOp(), "encoder", ids, encoder);

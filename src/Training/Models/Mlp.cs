@@ -31,7 +31,7 @@ public static class Mlp
         var bounds = new Dictionary<Value, ParameterInit>();
         var x = graph.AddInput("input", Value.Batch, layerSizes[0]);
         var target = loss == LossKind.CrossEntropy
-            ? graph.AddTarget("target", Value.Batch)
+            ? graph.AddIndexTarget("target", Value.Batch)
             : graph.AddTarget("target", Value.Batch, layerSizes[^1]);
         var h = x;
         for (int i = 1; i < layerSizes.Count; i++)

@@ -4,7 +4,7 @@ namespace OnePass.Training.Tensors;
 /// Everything ops, update rules and hyperparameter optimisers need from a compute device. Buffers passed to a
 /// backend must have been allocated by it. All matrices are dense and row-major. Methods whose summary says
 /// "accumulates" add into their output; all others overwrite it. Calls may run asynchronously on the device;
-/// methods that return a host value (<see cref="Dot"/>, <see cref="Sum"/>, <see cref="Download"/>) synchronise.
+/// methods that return a host value (<see cref="Dot"/>, <see cref="Sum"/>, <c>Download</c>) synchronise.
 /// </summary>
 public interface IBackend : IDisposable
 {
@@ -42,6 +42,18 @@ public interface IBackend : IDisposable
 
     /// <summary>Waits until all queued work has finished.</summary>
     void Synchronize();
+
+    /// <summary>Allocates <paramref name="length"/> zero-initialised int32 elements (token ids, class labels).</summary>
+    IndexBuffer AllocateIndices(int length);
+
+    /// <summary>Copies host ids into an index buffer of the same length.</summary>
+    void Upload(ReadOnlySpan<int> source, IndexBuffer destination);
+
+    /// <summary>Copies an index buffer into host memory of the same length (synchronises).</summary>
+    void Download(IndexBuffer source, Span<int> destination);
+
+    /// <summary>destination = source (same length).</summary>
+    void Copy(IndexBuffer source, IndexBuffer destination);
 
     /// <summary>
     /// Runs <paramref name="work"/> (host code that queues device work, such as one training step's forward and
@@ -108,21 +120,35 @@ public interface IBackend : IDisposable
 
     /// <summary>
     /// loss[0] = mean over rows of −log softmax(logits)[label]; stores softmax(logits) in <paramref name="probabilities"/>.
-    /// Labels are class indices stored as floats.
+    /// Labels are class indices in [0, classes): the CPU backend throws on one outside; the CUDA backend records it on
+    /// the device and throws at its next synchronising call.
     /// </summary>
-    void SoftmaxCrossEntropyForward(DeviceBuffer logits, DeviceBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss);
+    void SoftmaxCrossEntropyForward(DeviceBuffer logits, IndexBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss);
 
     /// <summary>lossTangent[0] = Σ_r Σ_c (p − onehot)[r, c]·logitsTangent[r, c] / rows.</summary>
-    void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent);
+    void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent);
 
     /// <summary>Accumulates dLogits += dLoss[0]·(p − onehot) / rows.</summary>
-    void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits);
+    void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, IndexBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits);
 
     /// <summary>
     /// Accumulates dLogitsTangent += dLoss[0]·p ⊙ (ż − Σ_c p·ż) / rows + dLossTangent[0]·(p − onehot) / rows,
     /// where ż is <paramref name="logitsTangent"/> (null = zero) and dLossTangent may be null (zero).
     /// </summary>
-    void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent);
+    void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent);
+
+    /// <summary>
+    /// result[r] = the index of the largest of row r's <paramref name="classes"/> values (the first one on ties, a NaN
+    /// counting as the largest, as torch.argmax).
+    /// </summary>
+    void ArgMax(DeviceBuffer logits, int rows, int classes, IndexBuffer result);
+
+    /// <summary>
+    /// The number of rows r whose argmax (as <see cref="ArgMax"/>) equals labels[r]: classification accuracy's
+    /// numerator, computed where the logits are so that only the count is read back (synchronises). A label outside
+    /// [0, classes) never matches.
+    /// </summary>
+    long CountCorrect(DeviceBuffer logits, IndexBuffer labels, int rows, int classes);
 
     /// <summary>loss[0] = mean over all elements of (prediction − target)².</summary>
     void MeanSquaredErrorForward(DeviceBuffer prediction, DeviceBuffer target, DeviceBuffer loss);

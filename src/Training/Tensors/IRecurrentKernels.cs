@@ -7,7 +7,9 @@ namespace OnePass.Training.Tensors;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Token ids are integers stored as floats (exact up to 2²⁴); a later step moves them to integer buffers.
+/// Token ids are int32 in an <see cref="IndexBuffer"/>. An id outside [0, vocabulary) is an error: the CPU family
+/// throws at once; the CUDA family records it on the device (the gather writes NaN, the scatter-add skips it) and
+/// the backend throws at its next synchronising call.
 /// </para>
 /// <para>
 /// LSTM layout (PyTorch's): one time step of <c>batch</c> rows; a gate buffer is [batch, 4·hidden] holding the
@@ -21,15 +23,15 @@ public interface IRecurrentKernels
 {
     /// <summary>
     /// output[k, :] = weight[ids[k], :] for every id k (output [ids.Length, dimension], weight [vocabulary, dimension]);
-    /// throws when an id is not an integer in [0, vocabulary).
+    /// an id outside [0, vocabulary) is an error.
     /// </summary>
-    void EmbeddingGather(DeviceBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output);
+    void EmbeddingGather(IndexBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output);
 
     /// <summary>
-    /// Accumulates weightGradient[ids[k], :] += gradient[k, :] (repeated ids accumulate); throws on an id that is not
-    /// an integer in [0, vocabulary).
+    /// Accumulates weightGradient[ids[k], :] += gradient[k, :] (repeated ids accumulate); an id outside [0, vocabulary)
+    /// is an error.
     /// </summary>
-    void EmbeddingScatterAdd(DeviceBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient);
+    void EmbeddingScatterAdd(IndexBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient);
 
     /// <summary>
     /// One LSTM cell step. <paramref name="gates"/> holds the pre-activations on entry and the activations

@@ -27,8 +27,27 @@ internal sealed class BackendPair : IDisposable
 
     public (DeviceBuffer Cpu, DeviceBuffer Gpu) Random(int length, float low = -2f, float high = 2f) => Of(RandomValues(length, low, high));
 
-    public (DeviceBuffer Cpu, DeviceBuffer Gpu) Labels(int rows, int classes) =>
-        Of(Enumerable.Range(0, rows).Select(_ => (float)random.Next(classes)).ToArray());
+    /// <summary>Index buffers of equal contents on both backends.</summary>
+    public (IndexBuffer Cpu, IndexBuffer Gpu) OfIds(int[] values)
+    {
+        IndexBuffer c = Cpu.AllocateIndices(values.Length), g = Gpu.AllocateIndices(values.Length);
+        Cpu.Upload(values, c);
+        Gpu.Upload(values, g);
+        return (c, g);
+    }
+
+    public (IndexBuffer Cpu, IndexBuffer Gpu) Labels(int rows, int classes) =>
+        OfIds(Enumerable.Range(0, rows).Select(_ => random.Next(classes)).ToArray());
+
+    /// <summary>Asserts both index buffers hold the same ids.</summary>
+    public void AssertEqual((IndexBuffer Cpu, IndexBuffer Gpu) pair)
+    {
+        var expected = new int[pair.Cpu.Length];
+        var actual = new int[pair.Gpu.Length];
+        Cpu.Download(pair.Cpu, expected);
+        Gpu.Download(pair.Gpu, actual);
+        Assert.Equal(expected, actual);
+    }
 
     /// <summary>Asserts both buffers agree elementwise within 1e-4 relative (to the element, floored at 1% of the largest).</summary>
     public void AssertClose((DeviceBuffer Cpu, DeviceBuffer Gpu) pair, double tolerance = 1e-4)

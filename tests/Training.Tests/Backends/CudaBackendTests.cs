@@ -226,6 +226,72 @@ public sealed class CudaBackendTests
     }
 
     [GpuFact, Trait("Category", "Gpu")]
+    public void Index_buffers_round_trip_copy_and_slice()
+    {
+        using var p = new BackendPair();
+        int[] ids = [0, 7, 16777217, int.MaxValue, -5, 42];
+        var a = p.OfIds(ids);
+        var b = (p.Cpu.AllocateIndices(ids.Length), p.Gpu.AllocateIndices(ids.Length));
+        p.AssertEqual(b);
+        p.Cpu.Copy(a.Cpu, b.Item1);
+        p.Gpu.Copy(a.Gpu, b.Item2);
+        p.AssertEqual(b);
+        var back = new int[3];
+        p.Gpu.Download(a.Gpu.Slice(1, 3), back);
+        Assert.Equal([7, 16777217, int.MaxValue], back);
+    }
+
+    [GpuFact, Trait("Category", "Gpu")]
+    public void Argmax_and_correct_count_match_the_cpu_with_ties_and_nans()
+    {
+        using var p = new BackendPair();
+        foreach ((int rows, int classes) in new[] { (64, 10), (3, 10000), (1500, 7), (5, 1) })
+        {
+            float[] values = p.RandomValues(rows * classes, -3f, 3f);
+            for (int r = 0; r < rows; r++)
+            {
+                // Ties (the first wins), and a NaN in every fifth row (it counts as the largest).
+                values[(r * classes) + ((r * 7) % classes)] = 10f;
+                values[(r * classes) + ((r * 3) % classes)] = 10f;
+                if (r % 5 == 4)
+                {
+                    values[(r * classes) + (r % classes)] = float.NaN;
+                }
+            }
+
+            var logits = p.Of(values);
+            var argmax = (p.Cpu.AllocateIndices(rows), p.Gpu.AllocateIndices(rows));
+            p.Cpu.ArgMax(logits.Cpu, rows, classes, argmax.Item1);
+            p.Gpu.ArgMax(logits.Gpu, rows, classes, argmax.Item2);
+            p.AssertEqual(argmax);
+            var labels = p.Labels(rows, classes);
+            Assert.Equal(p.Cpu.CountCorrect(logits.Cpu, labels.Cpu, rows, classes), p.Gpu.CountCorrect(logits.Gpu, labels.Gpu, rows, classes));
+        }
+    }
+
+    [GpuFact, Trait("Category", "Gpu")]
+    public void An_invalid_label_or_token_id_throws_at_the_next_synchronising_call()
+    {
+        using var p = new BackendPair();
+        const int rows = 4, classes = 5;
+        var logits = p.Random(rows * classes);
+        var probabilities = p.Of(new float[rows * classes]);
+        var loss = p.Of(new float[1]);
+        var labels = p.OfIds([0, 4, 5, 1]);
+        Assert.Contains("label 5 of row 2", Assert.Throws<ArgumentException>(() => p.Cpu.SoftmaxCrossEntropyForward(logits.Cpu, labels.Cpu, rows, classes, probabilities.Cpu, loss.Cpu)).Message, StringComparison.Ordinal);
+        p.Gpu.SoftmaxCrossEntropyForward(logits.Gpu, labels.Gpu, rows, classes, probabilities.Gpu, loss.Gpu);
+        Assert.Contains("label 5 of row 2", Assert.Throws<ArgumentException>(() => p.Gpu.Synchronize()).Message, StringComparison.Ordinal);
+        p.Gpu.Synchronize(); // the record is cleared once reported
+
+        var weight = p.Random(classes * 3);
+        var output = p.Of(new float[rows * 3]);
+        var ids = p.OfIds([1, -2, 3, 0]);
+        p.Gpu.Recurrent.EmbeddingGather(ids.Gpu, weight.Gpu, classes, 3, output.Gpu);
+        var host = new float[rows * 3];
+        Assert.Contains("token id -2 at position 1", Assert.Throws<ArgumentException>(() => p.Gpu.Download(output.Gpu, host)).Message, StringComparison.Ordinal);
+    }
+
+    [GpuFact, Trait("Category", "Gpu")]
     public void Mean_squared_error_rules_match()
     {
         using var p = new BackendPair();

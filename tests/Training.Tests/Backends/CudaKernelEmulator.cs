@@ -11,7 +11,8 @@ namespace OnePass.Training.Tests.Backends;
 /// with a small emulation header (blockIdx, threadIdx, atomicAdd, ...), and every kernel gets a trampoline taking the
 /// same argument array as cuLaunchKernel. A launch runs the kernel on one thread of one block, which the grid-stride
 /// loops make cover every element: exact for kernels without shared memory or barriers (the families emulated
-/// here), and the backend's own family classes drive it through <see cref="ICudaLauncher"/> with "device" pointers
+/// here), and for the block reductions of <c>losses.cu</c>, whose shuffles with the absent lanes of a one-thread
+/// block are made neutral. The backend's own family classes drive it through <see cref="ICudaLauncher"/> with "device" pointers
 /// into host memory. Not a GPU: it checks the kernels' arithmetic and the launch sites' argument lists, not timing,
 /// races or memory spaces.
 /// </summary>
@@ -29,7 +30,18 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
         #define __device__
         #define __forceinline__ inline
         static inline float atomicAdd(float* address, float value) { float old = *address; *address = old + value; return old; }
+        static inline unsigned long long atomicAdd(unsigned long long* address, unsigned long long value) { unsigned long long old = *address; *address = old + value; return old; }
+        static inline int atomicCAS(int* address, int compare, int value) { int old = *address; if (old == compare) *address = value; return old; }
         static inline float __int_as_float(int bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+        static inline double __longlong_as_double(long long bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
+        // Block reductions with one thread: shared memory is static storage, barriers do nothing, and a shuffle reads a
+        // lane that does not exist, which the reductions' operators below treat as absent.
+        #define __shared__ static
+        static inline void __syncthreads() {}
+        struct onepass_absent_lane {};
+        template <typename T> static inline onepass_absent_lane __shfl_down_sync(unsigned, T, int) { return {}; }
+        static inline double& operator+=(double& v, onepass_absent_lane) { return v; }
+        static inline float fmaxf(float v, onepass_absent_lane) { return v; }
         """;
 
     private static readonly Lazy<string?> Compiler = new(FindCompiler);
@@ -39,6 +51,7 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
     private const float Sentinel = -12345.678f;
     private readonly List<nint> allocations = [];
     private readonly List<CudaBuffer> buffers = [];
+    private readonly nint indexErrors;
 
     public CudaKernelEmulator(params string[] sourceNames)
     {
@@ -81,6 +94,20 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
         }
 
         library = NativeLibrary.Load(output);
+        indexErrors = (nint)NativeMemory.AllocZeroed(4 * sizeof(int));
+        allocations.Add(indexErrors);
+    }
+
+    /// <summary>The index-error record the kernels write (kind, value, bound, position), in host memory.</summary>
+    public ulong IndexErrors => (ulong)indexErrors;
+
+    /// <summary>The index-error record's four ints, cleared after reading (as the backend does when it throws).</summary>
+    public int[] TakeIndexError()
+    {
+        var record = new Span<int>((void*)indexErrors, 4);
+        int[] values = record.ToArray();
+        record.Clear();
+        return values;
     }
 
     /// <summary>Why the emulator cannot run here (no C++ compiler), or null.</summary>
@@ -150,6 +177,22 @@ internal sealed unsafe partial class CudaKernelEmulator : ICudaLauncher, IDispos
         var buffer = CudaBuffer.Wrap((ulong)memory, values.Length);
         buffers.Add(buffer);
         return buffer;
+    }
+
+    /// <summary>"Device" memory holding int32 ids (host memory, freed with the emulator).</summary>
+    public CudaIndexBuffer UploadIds(int[] values)
+    {
+        nint memory = (nint)NativeMemory.Alloc((nuint)Math.Max(1, values.Length) * sizeof(int));
+        allocations.Add(memory);
+        values.CopyTo(new Span<int>((void*)memory, values.Length));
+        return CudaIndexBuffer.Wrap((ulong)memory, values.Length);
+    }
+
+    /// <summary>Copies an index buffer back.</summary>
+    public int[] DownloadIds(CudaIndexBuffer buffer)
+    {
+        CheckGuards();
+        return new ReadOnlySpan<int>((void*)buffer.Pointer, buffer.Length).ToArray();
     }
 
     /// <summary>Copies a buffer back, after checking that no kernel wrote into any buffer's guard.</summary>

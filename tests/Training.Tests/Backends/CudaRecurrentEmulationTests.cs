@@ -14,7 +14,7 @@ public sealed class CudaRecurrentEmulationTests
     private const int Batch = 3, Hidden = 4, Vocabulary = 7, Dimension = 5;
 
     // Runs the whole family once on one implementation; returns every buffer it wrote, in order, with a name.
-    private static List<(string Name, float[] Values)> Scenario(IRecurrentKernels family, Func<float[], DeviceBuffer> up, Func<DeviceBuffer, float[]> down, bool withPrevious)
+    private static List<(string Name, float[] Values)> Scenario(IRecurrentKernels family, Func<float[], DeviceBuffer> up, Func<int[], IndexBuffer> upIds, Func<DeviceBuffer, float[]> down, bool withPrevious)
     {
         var random = new Random(withPrevious ? 11 : 12);
         float[] Normal(int n) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() * 4) - 2)).ToArray();
@@ -22,7 +22,7 @@ public sealed class CudaRecurrentEmulationTests
         void Keep(string name, DeviceBuffer buffer) => seen.Add((name, down(buffer)));
 
         int states = Batch * Hidden, gateCount = 4 * states;
-        var ids = up([3, 0, 3, 6, 1, 3]);
+        var ids = upIds([3, 0, 3, 6, 1, 3]);
         var weight = up(Normal(Vocabulary * Dimension));
         var embedded = up(new float[ids.Length * Dimension]);
         family.EmbeddingGather(ids, weight, Vocabulary, Dimension, embedded);
@@ -87,6 +87,13 @@ public sealed class CudaRecurrentEmulationTests
             return buffer;
         }
 
+        IndexBuffer CpuUpIds(int[] values)
+        {
+            var buffer = cpu.AllocateIndices(values.Length);
+            cpu.Upload(values, buffer);
+            return buffer;
+        }
+
         float[] CpuDown(DeviceBuffer buffer)
         {
             var values = new float[buffer.Length];
@@ -97,8 +104,9 @@ public sealed class CudaRecurrentEmulationTests
         using var emulator = new CudaKernelEmulator("kernels/recurrent.cu");
         var gpu = new CudaRecurrent(emulator, emulator.Function);
 
-        var expected = Scenario(cpu.Recurrent, CpuUp, CpuDown, withPreviousState);
-        var actual = Scenario(gpu, emulator.Upload, b => emulator.Download((CudaBuffer)b), withPreviousState);
+        var expected = Scenario(cpu.Recurrent, CpuUp, CpuUpIds, CpuDown, withPreviousState);
+        var actual = Scenario(gpu, emulator.Upload, emulator.UploadIds, b => emulator.Download((CudaBuffer)b), withPreviousState);
+        Assert.Equal([0, 0, 0, 0], emulator.TakeIndexError());
 
         Assert.Equal(expected.Count, actual.Count);
         for (int k = 0; k < expected.Count; k++)
@@ -109,17 +117,21 @@ public sealed class CudaRecurrentEmulationTests
     }
 
     [KernelEmulatorFact]
-    public void An_invalid_token_id_gathers_nan_and_scatters_nothing()
+    public void An_invalid_token_id_gathers_nan_scatters_nothing_and_is_recorded()
     {
         using var emulator = new CudaKernelEmulator("kernels/recurrent.cu");
         var gpu = new CudaRecurrent(emulator, emulator.Function);
-        var ids = emulator.Upload([1, 2.5f, Vocabulary]);
+        var ids = emulator.UploadIds([1, -1, Vocabulary]);
         var weight = emulator.Upload(Enumerable.Range(0, Vocabulary * 2).Select(i => (float)i).ToArray());
         var output = emulator.Upload(new float[6]);
         var weightGradient = emulator.Upload(new float[Vocabulary * 2]);
 
         gpu.EmbeddingGather(ids, weight, Vocabulary, 2, output);
+        // The first invalid id met is recorded (kind 1: the gather; id, vocabulary, position), later ones are not.
+        Assert.Equal([1, -1, Vocabulary, 1], emulator.TakeIndexError());
         gpu.EmbeddingScatterAdd(ids, emulator.Upload([1, 1, 1, 1, 1, 1]), Vocabulary, 2, weightGradient);
+        Assert.Equal([2, -1, Vocabulary, 1], emulator.TakeIndexError());
+        Assert.Contains("token id -1 at position 1 is not in [0, 7)", CudaBackend.IndexErrorMessage(1, -1, Vocabulary, 1), StringComparison.Ordinal);
 
         float[] y = emulator.Download(output);
         Assert.Equal([2f, 3f], y[..2]);

@@ -23,7 +23,7 @@ public sealed class GraphStructureTests
         const int rows = 5, inputs = 3, hidden = 4, classes = 3;
         var graph = new Graph();
         var x = graph.AddInput("x", Value.Batch, inputs);
-        var target = graph.AddTarget("target", Value.Batch);
+        var target = graph.AddIndexTarget("target", Value.Batch);
         var w1 = graph.AddParameter("w1", hidden, inputs);
         var b1 = graph.AddParameter("b1", hidden);
         var w2 = graph.AddParameter("w2", hidden, hidden);
@@ -98,7 +98,7 @@ public sealed class GraphStructureTests
         int features = channels * size * size;
         var graph = new Graph();
         var x = graph.AddInput("x", Value.Batch, channels, size, size);
-        var target = graph.AddTarget("target", Value.Batch);
+        var target = graph.AddIndexTarget("target", Value.Batch);
         var kernel = graph.AddParameter("kernel", channels, channels, 3, 3);
         var fcWeight = graph.AddParameter("fc.weight", classes, features);
         var fcBias = graph.AddParameter("fc.bias", classes);

@@ -48,6 +48,15 @@ internal static class OpRuleHarness
             return b;
         }
 
+        IndexBuffer UpIds(float[] data)
+        {
+            var ids = new int[data.Length];
+            Indices.FromFloats(data, ids, $"{name} ids");
+            var b = backend.AllocateIndices(ids.Length);
+            backend.Upload(ids, b);
+            return b;
+        }
+
         float[] Down(DeviceBuffer b)
         {
             var a = new float[b.Length];
@@ -57,7 +66,7 @@ internal static class OpRuleHarness
 
         for (int i = 0; i < inputs; i++)
         {
-            ctx.Inputs[i] = new Tensor(Up(x[i]), c.Shapes[i]);
+            ctx.Inputs[i] = c.Op.IsIndexInput(i) ? new Tensor(UpIds(x[i]), c.Shapes[i]) : new Tensor(Up(x[i]), c.Shapes[i]);
             ctx.InputTangents[i] = c.Live[i] ? new Tensor(Up(xt[i]), c.Shapes[i]) : null;
             ctx.InputGradients[i] = c.Live[i] ? new Tensor(backend.Allocate(x[i].Length), c.Shapes[i]) : null;
             ctx.InputGradientTangents[i] = c.Live[i] ? new Tensor(backend.Allocate(x[i].Length), c.Shapes[i]) : null;

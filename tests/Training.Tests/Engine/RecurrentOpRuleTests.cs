@@ -75,15 +75,15 @@ public sealed class RecurrentOpRuleTests
     }
 
     [Theory]
-    [InlineData(11f)]
-    [InlineData(-1f)]
-    [InlineData(2.5f)]
-    public void EmbeddingRejectsIdsOutsideTheVocabulary(float bad)
+    [InlineData(11)]
+    [InlineData(-1)]
+    [InlineData(int.MaxValue)]
+    public void EmbeddingRejectsIdsOutsideTheVocabulary(int bad)
     {
         using var backend = new CpuBackend();
         var c = new OpContext(backend, 2);
-        var ids = backend.Allocate(3);
-        backend.Upload([1f, bad, 2f], ids);
+        var ids = backend.AllocateIndices(3);
+        backend.Upload([1, bad, 2], ids);
         c.Inputs[0] = new Tensor(ids, [3, 1]);
         c.Inputs[1] = new Tensor(backend.Allocate(Vocabulary * Embed), [Vocabulary, Embed]);
         c.Output = new Tensor(backend.Allocate(3 * Embed), [3, 1, Embed]);
@@ -103,8 +103,8 @@ public sealed class RecurrentOpRuleTests
     private static (Model Model, Node[] Layers) LanguageModel()
     {
         var graph = new Graph();
-        var ids = graph.AddInput("ids", Steps, Batch);
-        var target = graph.AddTarget("target", Steps * Batch);
+        var ids = graph.AddIndexInput("ids", Steps, Batch);
+        var target = graph.AddIndexTarget("target", Steps * Batch);
         var embedding = graph.AddParameter("embedding", Vocabulary, Embed);
         var x = graph.Apply(new EmbeddingOp(), "embedded", ids, embedding);
         var layers = new Node[2];

@@ -35,6 +35,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     private readonly ulong partials;
     private readonly ulong resultDouble;
     private readonly ulong resultFlag;
+    private readonly ulong indexErrors;
     private readonly bool synchronousLaunches;
     private readonly GraphRegions regions;
     private CudaRecurrent? recurrent;
@@ -55,6 +56,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
         partials = scratch.Pointer;
         resultDouble = scratch.Pointer + (MaxReductionBlocks * sizeof(double));
         resultFlag = resultDouble + sizeof(double);
+        indexErrors = resultFlag + sizeof(double);
         Target = target;
         synchronousLaunches = SynchronousLaunchesRequested(Environment.GetEnvironmentVariable);
         regions = new GraphRegions(this, line => Console.Error.WriteLine($"onepass: {line}")) { Enabled = !synchronousLaunches };
@@ -158,6 +160,12 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     // Before anything that reads or writes host memory or waits for the device: a recording region issues its work first.
     private void HostAccess(string operation) => regions.Break(operation);
 
+    private void CopyAsync(ulong to, ulong from, nuint bytes)
+    {
+        ulong s = (ulong)stream.Value;
+        Submit([CommandCopy, to, from, bytes], () => CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(to, from, bytes, (nint)s), "cuMemcpyDtoDAsync_v2"));
+    }
+
     private void MemsetAsync(ulong pointer, uint bits, long count)
     {
         ulong s = (ulong)stream.Value;
@@ -168,7 +176,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     /// <summary>What NVRTC was asked for: the GPU's own CUBIN, or PTX when NVRTC does not know the GPU.</summary>
     public TargetArchitecture Target { get; }
 
-    /// <summary>The bytes of <paramref name="length"/> floats, in 64 bits (an int product overflows at 2^29 floats).</summary>
+    /// <summary>The bytes of <paramref name="length"/> floats (or int32 ids, the same size), in 64 bits (an int product overflows at 2^29 floats).</summary>
     internal static nuint FloatBytes(long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -230,7 +238,8 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
 
             var pool = new CudaMemoryPool(context.Value);
             disposables.Push(pool);
-            var scratch = pool.Rent((MaxReductionBlocks + 2) * sizeof(double), out _);
+            // Reduction partials, a double result, a flag (in 8 bytes) and the index-error record (4 ints).
+            var scratch = pool.Rent((MaxReductionBlocks + 4) * sizeof(double), out _);
             var workspace = pool.Rent(CublasWorkspaceBytes, out _);
 
             CudaCheck.Cublas(Cublas.Create(out nint rawCublas), "cublasCreate_v2");
@@ -248,6 +257,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
             }
 
             var kernels = new CudaKernels(cache, target.Architecture, context.Value);
+            CudaCheck.Driver(CudaDriver.MemsetD32Async(scratch.Pointer + ((MaxReductionBlocks + 2) * sizeof(double)), 0, 4, rawStream), "cuMemsetD32Async");
             return new CudaBackend(device, context, stream, cublas, pool, kernels, scratch, workspace, cache.CompilerVersion, target,
                 new CudnnSetup(context.Value, rawStream, pool));
         }
@@ -286,6 +296,9 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
         }
     }
 
+    /// <inheritdoc />
+    ulong ICudaLauncher.IndexErrors => indexErrors;
+
     void ICudaLauncher.Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments) => Launch(function, grid, arguments);
 
     private void Bind()
@@ -303,6 +316,9 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
 
     internal static ulong P(DeviceBuffer? buffer, bool nullable) => buffer is null && nullable ? 0 : P(buffer!);
 
+    internal static ulong P(IndexBuffer buffer) =>
+        buffer is CudaIndexBuffer cuda ? cuda.Pointer : throw new ArgumentException($"index buffer of type {buffer.GetType().Name} was not allocated by the CUDA backend");
+
     private static void SameLength(DeviceBuffer a, DeviceBuffer b)
     {
         if (a.Length != b.Length)
@@ -312,6 +328,14 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     private static void AtLeast(DeviceBuffer buffer, long length, string name)
+    {
+        if (buffer.Length < length)
+        {
+            throw new ArgumentException($"{name} has {buffer.Length} elements; {length} are needed");
+        }
+    }
+
+    private static void AtLeast(IndexBuffer buffer, long length, string name)
     {
         if (buffer.Length < length)
         {
@@ -382,13 +406,28 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
 
     private static KernelArgument Ptr(ulong pointer) => KernelArgument.Pointer(pointer);
 
+    // Waits for the stream, then throws if a kernel recorded an invalid token id or label since the last check
+    // (kernels cannot throw; they record the first one in indexErrors, and every synchronising call looks).
     private void Sync()
     {
         HostAccess("cuStreamSynchronize");
-        SyncNow();
+        int* record = stackalloc int[4];
+        CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(record, indexErrors, 4 * sizeof(int), stream.Value), "cuMemcpyDtoHAsync_v2");
+        CudaCheck.Driver(CudaDriver.StreamSynchronize(stream.Value), "cuStreamSynchronize");
+        if (record[0] != 0)
+        {
+            CudaCheck.Driver(CudaDriver.MemsetD32Async(indexErrors, 0, 4, stream.Value), "cuMemsetD32Async");
+            throw new ArgumentException(IndexErrorMessage(record[0], record[1], record[2], record[3]));
+        }
     }
 
-    private void SyncNow() => CudaCheck.Driver(CudaDriver.StreamSynchronize(stream.Value), "cuStreamSynchronize");
+    /// <summary>The error for an index-error record (kind, value, bound, position) left by a kernel.</summary>
+    internal static string IndexErrorMessage(int kind, int value, int bound, int position) => kind switch
+    {
+        1 or 2 => $"token id {value} at position {position} is not in [0, {bound}) (found on the device by {(kind == 1 ? "the embedding gather" : "the embedding scatter-add")}, reported at the next synchronising call)",
+        3 => $"label {value} of row {position} is not a class index in [0, {bound}) (found on the device by the softmax cross-entropy, reported at the next synchronising call)",
+        _ => $"a kernel recorded an invalid index {value} at position {position} (bound {bound}, kind {kind})",
+    };
 
     // Reduces the double partials left by a reduction kernel into one value: a double in the scratch area, or a float at lossPointer.
     private void Finish(uint blocks, double scale, ulong doubleOut, ulong floatOut) =>
@@ -466,16 +505,87 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     /// <inheritdoc />
+    public IndexBuffer AllocateIndices(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        Bind();
+        var block = pool.Rent(Math.Max(1L, length) * sizeof(int), out long bucket);
+        var buffer = new CudaIndexBuffer(pool, block, bucket, length);
+        if (length > 0)
+        {
+            MemsetAsync(buffer.Pointer, 0, length);
+        }
+
+        return buffer;
+    }
+
+    /// <inheritdoc />
+    public void Upload(ReadOnlySpan<int> source, IndexBuffer destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"upload of {source.Length} ids into an index buffer of {destination.Length}");
+        }
+
+        Bind();
+        if (source.Length == 0)
+        {
+            return;
+        }
+
+        HostAccess("an upload");
+        fixed (int* host = source)
+        {
+            CudaCheck.Driver(CudaDriver.MemcpyHtoDAsync(P(destination), host, FloatBytes(source.Length), stream.Value), "cuMemcpyHtoDAsync_v2");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Download(IndexBuffer source, Span<int> destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"download of an index buffer of {source.Length} ids into {destination.Length}");
+        }
+
+        Bind();
+        if (destination.Length == 0)
+        {
+            Sync();
+            return;
+        }
+
+        HostAccess("a download");
+        fixed (int* host = destination)
+        {
+            CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(host, P(source), FloatBytes(destination.Length), stream.Value), "cuMemcpyDtoHAsync_v2");
+            Sync();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Copy(IndexBuffer source, IndexBuffer destination)
+    {
+        if (source.Length != destination.Length)
+        {
+            throw new ArgumentException($"index buffer lengths differ: {source.Length} and {destination.Length}");
+        }
+
+        Bind();
+        if (source.Length > 0)
+        {
+            CopyAsync(P(destination), P(source), FloatBytes(source.Length));
+        }
+    }
+
+    /// <inheritdoc />
     public void Copy(DeviceBuffer source, DeviceBuffer destination)
     {
         SameLength(source, destination);
         Bind();
         if (source.Length > 0)
         {
-            ulong to = P(destination), from = P(source), s = (ulong)stream.Value;
-            nuint bytes = FloatBytes(source.Length);
-            Submit([CommandCopy, to, from, bytes],
-                () => CudaCheck.Driver(CudaDriver.MemcpyDtoDAsync(to, from, bytes, (nint)s), "cuMemcpyDtoDAsync_v2"));
+            CopyAsync(P(destination), P(source), FloatBytes(source.Length));
         }
     }
 
@@ -737,7 +847,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
 
     // ---- losses ---------------------------------------------------------------------------------------------
 
-    private static void CheckClassification(DeviceBuffer rowsByClasses, DeviceBuffer labels, int rows, int classes, string name)
+    private static void CheckClassification(DeviceBuffer rowsByClasses, IndexBuffer labels, int rows, int classes, string name)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
@@ -746,20 +856,23 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     /// <inheritdoc />
-    /// <remarks>An invalid label makes the loss NaN instead of throwing as the CPU backend does (labels stay on the device).</remarks>
-    public void SoftmaxCrossEntropyForward(DeviceBuffer logits, DeviceBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss)
+    /// <remarks>
+    /// An invalid label makes the loss NaN and is recorded on the device (labels stay there), so the backend throws at
+    /// its next synchronising call (reading the loss, a download) rather than at once as the CPU backend does.
+    /// </remarks>
+    public void SoftmaxCrossEntropyForward(DeviceBuffer logits, IndexBuffer labels, int rows, int classes, DeviceBuffer probabilities, DeviceBuffer loss)
     {
         CheckClassification(logits, labels, rows, classes, "logits");
         AtLeast(probabilities, (long)rows * classes, "probabilities");
         AtLeast(loss, 1, "loss");
         Bind();
         uint blocks = (uint)Math.Clamp(rows, 1, MaxReductionBlocks);
-        Launch(kernels.SoftmaxCrossEntropyForward, blocks, I(rows), I(classes), Ptr(P(logits)), Ptr(P(labels)), Ptr(P(probabilities)), Ptr(partials));
+        Launch(kernels.SoftmaxCrossEntropyForward, blocks, I(rows), I(classes), Ptr(P(logits)), Ptr(P(labels)), Ptr(P(probabilities)), Ptr(partials), Ptr(indexErrors));
         Finish(blocks, 1.0 / rows, 0, P(loss));
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent)
+    public void SoftmaxCrossEntropyForwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer logitsTangent, int rows, int classes, DeviceBuffer lossTangent)
     {
         CheckClassification(probabilities, labels, rows, classes, "probabilities");
         AtLeast(logitsTangent, (long)rows * classes, "logitsTangent");
@@ -771,7 +884,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, DeviceBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits)
+    public void SoftmaxCrossEntropyBackward(DeviceBuffer probabilities, IndexBuffer labels, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer dLogits)
     {
         CheckClassification(probabilities, labels, rows, classes, "probabilities");
         AtLeast(dLogits, (long)rows * classes, "dLogits");
@@ -785,7 +898,7 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
     }
 
     /// <inheritdoc />
-    public void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, DeviceBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent)
+    public void SoftmaxCrossEntropyBackwardTangent(DeviceBuffer probabilities, IndexBuffer labels, DeviceBuffer? logitsTangent, int rows, int classes, DeviceBuffer dLoss, DeviceBuffer? dLossTangent, DeviceBuffer dLogitsTangent)
     {
         CheckClassification(probabilities, labels, rows, classes, "probabilities");
         AtLeast(dLogitsTangent, (long)rows * classes, "dLogitsTangent");
@@ -804,6 +917,44 @@ public sealed unsafe class CudaBackend : IBackend, ICudaLauncher, IGraphDriver
         uint blocks = (uint)Math.Clamp(rows, 1, 65535);
         Launch(kernels.SoftmaxCrossEntropyBackwardTangent, blocks, I(rows), I(classes), Ptr(P(probabilities)), Ptr(P(labels)),
             Ptr(P(logitsTangent, nullable: true)), Ptr(P(dLoss)), Ptr(P(dLossTangent, nullable: true)), Ptr(P(dLogitsTangent)));
+    }
+
+    private static void CheckArgMax(DeviceBuffer logits, int rows, int classes, IndexBuffer ids, string name)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        AtLeast(logits, (long)rows * classes, "logits");
+        AtLeast(ids, rows, name);
+    }
+
+    /// <inheritdoc />
+    public void ArgMax(DeviceBuffer logits, int rows, int classes, IndexBuffer result)
+    {
+        CheckArgMax(logits, rows, classes, result, "result");
+        Bind();
+        if (rows > 0)
+        {
+            Launch(kernels.ArgMaxRows, GridFor(rows), I(rows), I(classes), Ptr(P(logits)), Ptr(P(result)), Ptr(0), Ptr(0));
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Counts in the scratch area's 64-bit result slot and reads back those 8 bytes only.</remarks>
+    public long CountCorrect(DeviceBuffer logits, IndexBuffer labels, int rows, int classes)
+    {
+        CheckArgMax(logits, rows, classes, labels, "labels");
+        Bind();
+        MemsetAsync(resultDouble, 0, 2);
+        if (rows > 0)
+        {
+            Launch(kernels.ArgMaxRows, GridFor(rows), I(rows), I(classes), Ptr(P(logits)), Ptr(0), Ptr(P(labels)), Ptr(resultDouble));
+        }
+
+        ulong count;
+        HostAccess("a correct-prediction count read back");
+        CudaCheck.Driver(CudaDriver.MemcpyDtoHAsync(&count, resultDouble, sizeof(ulong), stream.Value), "cuMemcpyDtoHAsync_v2");
+        Sync();
+        return checked((long)count);
     }
 
     /// <inheritdoc />

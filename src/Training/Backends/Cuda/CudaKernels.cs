@@ -17,7 +17,7 @@ internal sealed class CudaKernels : IDisposable
     public static readonly IReadOnlyList<string> CompileOptions = ["--std=c++17", "-default-device"];
 
     /// <summary>Every kernel entry point the backend looks up.</summary>
-    public static readonly IReadOnlyList<string> FunctionNames = ["fill_f32", "axpy_f32", "scale_f32", "multiply_f32", "multiply_add_f32", "add_row_vector_f32", "add_column_sums_f32", "activation_forward_f32", "activation_backward_f32", "activation_forward_tangent_f32", "activation_backward_tangent_f32", "exp10_f32", "clamp_f32", "dot_partials_f64", "finish_sum_f64", "any_nonfinite_f32", "softmax_xent_forward", "softmax_xent_forward_tangent", "softmax_xent_backward", "softmax_xent_backward_tangent", "mse_partials", "mse_backward", "mse_backward_tangent", "sgd_momentum_f32", "adam_step_f32", "embedding_gather_f32", "embedding_scatter_add_f32", "lstm_cell_forward_f32", "lstm_cell_forward_tangent_f32", "lstm_cell_backward_f32", "lstm_cell_backward_tangent_f32",
+    public static readonly IReadOnlyList<string> FunctionNames = ["fill_f32", "axpy_f32", "scale_f32", "multiply_f32", "multiply_add_f32", "add_row_vector_f32", "add_column_sums_f32", "activation_forward_f32", "activation_backward_f32", "activation_forward_tangent_f32", "activation_backward_tangent_f32", "exp10_f32", "clamp_f32", "dot_partials_f64", "finish_sum_f64", "any_nonfinite_f32", "softmax_xent_forward", "softmax_xent_forward_tangent", "softmax_xent_backward", "softmax_xent_backward_tangent", "argmax_rows_i32", "mse_partials", "mse_backward", "mse_backward_tangent", "sgd_momentum_f32", "adam_step_f32", "embedding_gather_f32", "embedding_scatter_add_f32", "lstm_cell_forward_f32", "lstm_cell_forward_tangent_f32", "lstm_cell_backward_f32", "lstm_cell_backward_tangent_f32",
         "im2col_f32", "col2im_add_f32", "channel_major_to_batch_major_f32", "batch_major_to_channel_major_f32", "add_transposed_f32", "add_channel_sums_f32",
         "max_pool_forward_f32", "max_pool_backward_add_f32", "max_pool_gather_f32", "global_average_pool_forward_f32", "global_average_pool_backward_add_f32",
         "batch_norm_partials_f64", "batch_norm_mean_f32", "batch_norm_variance_f32", "batch_norm_inference_statistics_f32", "batch_norm_apply_f32", "batch_norm_forward_tangent_coefficients_f32",
@@ -58,6 +58,7 @@ internal sealed class CudaKernels : IDisposable
             SoftmaxCrossEntropyForwardTangent = Get("softmax_xent_forward_tangent");
             SoftmaxCrossEntropyBackward = Get("softmax_xent_backward");
             SoftmaxCrossEntropyBackwardTangent = Get("softmax_xent_backward_tangent");
+            ArgMaxRows = Get("argmax_rows_i32");
             MsePartials = Get("mse_partials");
             MseBackward = Get("mse_backward");
             MseBackwardTangent = Get("mse_backward_tangent");
@@ -101,6 +102,7 @@ internal sealed class CudaKernels : IDisposable
     public nint SoftmaxCrossEntropyForwardTangent { get; }
     public nint SoftmaxCrossEntropyBackward { get; }
     public nint SoftmaxCrossEntropyBackwardTangent { get; }
+    public nint ArgMaxRows { get; }
     public nint MsePartials { get; }
     public nint MseBackward { get; }
     public nint MseBackwardTangent { get; }

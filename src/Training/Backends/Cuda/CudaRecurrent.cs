@@ -5,8 +5,9 @@ namespace OnePass.Training.Backends.Cuda;
 /// <summary>
 /// The recurrent family on the GPU (<c>kernels/recurrent.cu</c>): embedding gather and scatter-add, and the LSTM cell's
 /// fused elementwise step with its tangent, adjoint and R-operator, one thread per element. Compiled by NVRTC in CI;
-/// not yet run on a GPU (<c>onepass selftest --backend cuda</c> compares it with the CPU family there). Unlike the CPU
-/// family, an invalid token id cannot throw on the device: the gather writes NaN for it and the scatter-add skips it.
+/// not yet run on a GPU (<c>onepass selftest --backend cuda</c> compares it with the CPU family there). Token ids are
+/// int32. An invalid id cannot throw on the device: the gather writes NaN for it, the scatter-add skips it, and both
+/// record it in the backend's index-error record, so the backend throws at its next synchronising call.
 /// </summary>
 internal sealed class CudaRecurrent : IRecurrentKernels
 {
@@ -33,6 +34,8 @@ internal sealed class CudaRecurrent : IRecurrentKernels
 
     private static KernelArgument Ptr(DeviceBuffer buffer) => KernelArgument.Pointer(CudaBackend.P(buffer));
 
+    private static KernelArgument Ptr(IndexBuffer buffer) => KernelArgument.Pointer(CudaBackend.P(buffer));
+
     private static KernelArgument Ptr(DeviceBuffer? buffer, bool nullable) => KernelArgument.Pointer(CudaBackend.P(buffer, nullable));
 
     private static void Need(DeviceBuffer? buffer, long length, string name)
@@ -50,7 +53,7 @@ internal sealed class CudaRecurrent : IRecurrentKernels
     }
 
     /// <inheritdoc />
-    public void EmbeddingGather(DeviceBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output)
+    public void EmbeddingGather(IndexBuffer ids, DeviceBuffer weight, int vocabulary, int dimension, DeviceBuffer output)
     {
         Need(weight, (long)vocabulary * dimension, "embedding weight");
         Need(output, (long)ids.Length * dimension, "embedding output");
@@ -58,12 +61,12 @@ internal sealed class CudaRecurrent : IRecurrentKernels
         long work = (long)ids.Length * dimension;
         if (work > 0)
         {
-            backend.Launch(gather, CudaBackend.GridFor(work), I(ids.Length), I(vocabulary), I(dimension), Ptr(ids), Ptr(weight), Ptr(output));
+            backend.Launch(gather, CudaBackend.GridFor(work), I(ids.Length), I(vocabulary), I(dimension), Ptr(ids), Ptr(weight), Ptr(output), KernelArgument.Pointer(backend.IndexErrors));
         }
     }
 
     /// <inheritdoc />
-    public void EmbeddingScatterAdd(DeviceBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient)
+    public void EmbeddingScatterAdd(IndexBuffer ids, DeviceBuffer gradient, int vocabulary, int dimension, DeviceBuffer weightGradient)
     {
         Need(weightGradient, (long)vocabulary * dimension, "embedding weight gradient");
         Need(gradient, (long)ids.Length * dimension, "embedding output gradient");
@@ -71,7 +74,7 @@ internal sealed class CudaRecurrent : IRecurrentKernels
         long work = (long)ids.Length * dimension;
         if (work > 0)
         {
-            backend.Launch(scatterAdd, CudaBackend.GridFor(work), I(ids.Length), I(vocabulary), I(dimension), Ptr(ids), Ptr(gradient), Ptr(weightGradient));
+            backend.Launch(scatterAdd, CudaBackend.GridFor(work), I(ids.Length), I(vocabulary), I(dimension), Ptr(ids), Ptr(gradient), Ptr(weightGradient), KernelArgument.Pointer(backend.IndexErrors));
         }
     }
 

@@ -21,6 +21,12 @@ internal interface ICudaLauncher
     /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, as <see cref="IBackend.Gemm"/> (cuBLAS on the backend).</summary>
     void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c);
 
+    /// <summary>
+    /// Device memory of four ints where kernels record the first invalid index they meet (kind, value, bound,
+    /// position; kind 0 while none was met); the backend checks it whenever it synchronises and throws.
+    /// </summary>
+    ulong IndexErrors { get; }
+
     /// <summary>Queues <paramref name="function"/> on <paramref name="grid"/> blocks of the backend's block size.</summary>
     void Launch(nint function, uint grid, params ReadOnlySpan<KernelArgument> arguments);
 }

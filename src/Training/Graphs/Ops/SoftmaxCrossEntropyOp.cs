@@ -1,7 +1,7 @@
 namespace OnePass.Training.Graphs.Ops;
 
 /// <summary>
-/// Mean softmax cross-entropy of logits [N, C] against class indices [N] (stored as floats); output [1]. Logits may
+/// Mean softmax cross-entropy of logits [N, C] against int32 class indices [N]; output [1]. Logits may
 /// have more leading dimensions with labels of the same leading shape, e.g. a language model's [T, N, V] against
 /// [T, N]: the mean is over every position.
 /// Keeps the softmax probabilities as workspace for the other three rules.
@@ -10,6 +10,9 @@ public sealed class SoftmaxCrossEntropyOp : Op
 {
     /// <inheritdoc />
     public override string Type => "SoftmaxCrossEntropy";
+
+    /// <inheritdoc />
+    public override bool IsIndexInput(int input) => input == 1;
 
     /// <inheritdoc />
     public override int[] InferShape(IReadOnlyList<int[]> s)
@@ -40,7 +43,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
     public override void Forward(OpContext c)
     {
         var z = c.Inputs[0];
-        c.Backend.SoftmaxCrossEntropyForward(z.Buffer, c.Inputs[1].Buffer, RowsOf(z), z.Shape[^1], c.Workspace!, c.Output.Buffer);
+        c.Backend.SoftmaxCrossEntropyForward(z.Buffer, c.Inputs[1].Indices, RowsOf(z), z.Shape[^1], c.Workspace!, c.Output.Buffer);
     }
 
     /// <inheritdoc />
@@ -49,7 +52,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputTangents[0] is { } zt)
         {
-            c.Backend.SoftmaxCrossEntropyForwardTangent(c.Workspace!, c.Inputs[1].Buffer, zt.Buffer, RowsOf(z), z.Shape[^1], c.OutputTangent!.Value.Buffer);
+            c.Backend.SoftmaxCrossEntropyForwardTangent(c.Workspace!, c.Inputs[1].Indices, zt.Buffer, RowsOf(z), z.Shape[^1], c.OutputTangent!.Value.Buffer);
         }
         else
         {
@@ -63,7 +66,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputGradients[0] is { } dz)
         {
-            c.Backend.SoftmaxCrossEntropyBackward(c.Workspace!, c.Inputs[1].Buffer, RowsOf(z), z.Shape[^1], c.OutputGradient!.Value.Buffer, dz.Buffer);
+            c.Backend.SoftmaxCrossEntropyBackward(c.Workspace!, c.Inputs[1].Indices, RowsOf(z), z.Shape[^1], c.OutputGradient!.Value.Buffer, dz.Buffer);
         }
     }
 
@@ -73,7 +76,7 @@ public sealed class SoftmaxCrossEntropyOp : Op
         var z = c.Inputs[0];
         if (c.InputGradientTangents[0] is { } dzt)
         {
-            c.Backend.SoftmaxCrossEntropyBackwardTangent(c.Workspace!, c.Inputs[1].Buffer, c.InputTangents[0]?.Buffer, RowsOf(z), z.Shape[^1],
+            c.Backend.SoftmaxCrossEntropyBackwardTangent(c.Workspace!, c.Inputs[1].Indices, c.InputTangents[0]?.Buffer, RowsOf(z), z.Shape[^1],
                 c.OutputGradient!.Value.Buffer, c.OutputGradientTangent?.Buffer, dzt.Buffer);
         }
     }

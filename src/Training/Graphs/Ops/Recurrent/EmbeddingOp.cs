@@ -1,7 +1,7 @@
 namespace OnePass.Training.Graphs.Ops;
 
 /// <summary>
-/// Embedding lookup: token ids [T, N] (integers stored as floats; any leading shape) and a weight [V, E] give
+/// Embedding lookup: token ids [T, N] (int32; any leading shape) and a weight [V, E] give
 /// y [T, N, E] with y[t, n, :] = weight[ids[t, n], :]. An id that is not an integer in [0, V) is an error.
 /// </summary>
 /// <remarks>
@@ -13,6 +13,9 @@ public sealed class EmbeddingOp : Op
 {
     /// <inheritdoc />
     public override string Type => "Embedding";
+
+    /// <inheritdoc />
+    public override bool IsIndexInput(int input) => input == 0;
 
     /// <inheritdoc />
     public override int[] InferShape(IReadOnlyList<int[]> s)
@@ -34,7 +37,7 @@ public sealed class EmbeddingOp : Op
     public override void Forward(OpContext c)
     {
         var w = c.Inputs[1];
-        c.Backend.Recurrent.EmbeddingGather(c.Inputs[0].Buffer, w.Buffer, w.Shape[0], w.Shape[1], c.Output.Buffer);
+        c.Backend.Recurrent.EmbeddingGather(c.Inputs[0].Indices, w.Buffer, w.Shape[0], w.Shape[1], c.Output.Buffer);
     }
 
     /// <inheritdoc />
@@ -43,7 +46,7 @@ public sealed class EmbeddingOp : Op
         var w = c.Inputs[1];
         if (c.InputTangents[1] is { } wt)
         {
-            c.Backend.Recurrent.EmbeddingGather(c.Inputs[0].Buffer, wt.Buffer, w.Shape[0], w.Shape[1], c.OutputTangent!.Value.Buffer);
+            c.Backend.Recurrent.EmbeddingGather(c.Inputs[0].Indices, wt.Buffer, w.Shape[0], w.Shape[1], c.OutputTangent!.Value.Buffer);
         }
         else
         {
@@ -57,7 +60,7 @@ public sealed class EmbeddingOp : Op
         var w = c.Inputs[1];
         if (c.InputGradients[1] is { } dw)
         {
-            c.Backend.Recurrent.EmbeddingScatterAdd(c.Inputs[0].Buffer, c.OutputGradient!.Value.Buffer, w.Shape[0], w.Shape[1], dw.Buffer);
+            c.Backend.Recurrent.EmbeddingScatterAdd(c.Inputs[0].Indices, c.OutputGradient!.Value.Buffer, w.Shape[0], w.Shape[1], dw.Buffer);
         }
     }
 
@@ -67,12 +70,12 @@ public sealed class EmbeddingOp : Op
         var w = c.Inputs[1];
         if (c.InputGradientTangents[1] is { } dwt && c.OutputGradientTangent is { } dyt)
         {
-            c.Backend.Recurrent.EmbeddingScatterAdd(c.Inputs[0].Buffer, dyt.Buffer, w.Shape[0], w.Shape[1], dwt.Buffer);
+            c.Backend.Recurrent.EmbeddingScatterAdd(c.Inputs[0].Indices, dyt.Buffer, w.Shape[0], w.Shape[1], dwt.Buffer);
         }
     }
 
     /// <inheritdoc />
-    /// <remarks>ONNX Gather wants integer indices: the float ids are cast to int64 first.</remarks>
+    /// <remarks>ONNX Gather wants int32 or int64 indices: the ids are cast to int64 first (whatever the graph input's type).</remarks>
     public override string ToOnnx(IOnnxEmitter emitter, IReadOnlyList<string> inputs)
     {
         const long Int64 = 7; // TensorProto.DataType.INT64
