@@ -120,7 +120,9 @@ internal static class InferCommand
                 // A model trained on a table with a header takes a CSV's columns by name, in any order.
                 var names = ColumnOrder.ModelInputNames(OnnxModelReader.LoadMetadata(modelPath).Metadata, modelPath);
                 rows = InferenceInput.Read(inputPath!, csv with { Columns = names });
-                truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath);
+                // A multi-target model's targets are taken from a labels CSV with a header by name, in any order.
+                var targetNames = TargetScaling.TargetNames(OnnxModelReader.LoadMetadata(modelPath).Metadata);
+                truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath, targetNames is { Count: > 1 } ? targetNames : null);
                 source = inputPath!;
             }
 
@@ -142,7 +144,12 @@ internal static class InferCommand
             string? outPath = parse.GetValue(output) ?? (inputPath is null ? null : inputPath + ".predictions.csv");
             if (outPath is not null)
             {
-                PredictionWriter.WriteCsv(outPath, session.OutputNames, outputs, rows.Rows);
+                // A multi-target regression model's prediction columns are headed by its target names.
+                var targetNames = TargetScaling.TargetNames(OnnxModelReader.LoadMetadata(modelPath).Metadata);
+                var columnNames = targetNames is { Count: > 1 }
+                    ? new Dictionary<string, IReadOnlyList<string>> { [OnnxExporter.PredictionName] = targetNames }
+                    : null;
+                PredictionWriter.WriteCsv(outPath, session.OutputNames, outputs, rows.Rows, columnNames);
                 Console.WriteLine($"predictions written to {outPath}");
             }
 

@@ -35,6 +35,17 @@ public static class CheckpointModel
             throw new CheckpointException(path, $"has input normalisation for {header.InputMean?.Length ?? 0} features; {model.Description} takes {model.InputWidth}");
         }
 
+        if (model.LossKind == LossKind.MeanSquaredError
+            && (header.TargetMean is null || header.TargetStd is null || header.TargetMean.Length != model.OutputWidth || header.TargetStd.Length != model.OutputWidth))
+        {
+            throw new CheckpointException(path, $"has target scaling for {header.TargetMean?.Length ?? 0} targets; {model.Description} predicts {model.OutputWidth}");
+        }
+
+        if (header.TargetNames is { } names && names.Length != model.OutputWidth)
+        {
+            throw new CheckpointException(path, $"names {names.Length} targets; {model.Description} predicts {model.OutputWidth}");
+        }
+
         return model;
     }
 
