@@ -180,7 +180,8 @@ public static class OnnxExporter
             return;
         }
 
-        if (header.TargetMean.Length != model.OutputWidth || header.TargetStd.Length != model.OutputWidth)
+        // One mean and standard deviation per target, or a single pair for every output (as single-target files hold).
+        if (header.TargetMean.Length != header.TargetStd.Length || (header.TargetStd.Length != 1 && header.TargetStd.Length != model.OutputWidth))
         {
             throw new ArgumentException(
                 $"{model.Description} predicts {model.OutputWidth} targets but the target scaling has {header.TargetMean.Length} means and {header.TargetStd.Length} standard deviations");

@@ -39,8 +39,9 @@ public sealed record CheckpointHeader
     [JsonPropertyName("input_std")] public float[] InputStd { get; init; } = [];
 
     /// <summary>
-    /// Per-target mean (regression; [0] for classification). Written as a single number when there is one target
-    /// (as every earlier version wrote it, so such files read the same everywhere) and as a list otherwise.
+    /// Per-target mean (regression; [0] for classification); a single value applies to every output. Written as a
+    /// single number when there is one value (as every earlier version wrote it, so such files read the same
+    /// everywhere) and as a list otherwise.
     /// </summary>
     [JsonPropertyName("target_mean"), JsonConverter(typeof(ScalarOrListConverter))] public float[] TargetMean { get; init; } = [0f];
 

@@ -35,8 +35,9 @@ public static class CheckpointModel
             throw new CheckpointException(path, $"has input normalisation for {header.InputMean?.Length ?? 0} features; {model.Description} takes {model.InputWidth}");
         }
 
+        // One mean and standard deviation per target, or a single pair for every output (what single-target files hold).
         if (model.LossKind == LossKind.MeanSquaredError
-            && (header.TargetMean is null || header.TargetStd is null || header.TargetMean.Length != model.OutputWidth || header.TargetStd.Length != model.OutputWidth))
+            && (!FitsTargets(header.TargetMean, model.OutputWidth) || !FitsTargets(header.TargetStd, model.OutputWidth) || header.TargetMean!.Length != header.TargetStd!.Length))
         {
             throw new CheckpointException(path, $"has target scaling for {header.TargetMean?.Length ?? 0} targets; {model.Description} predicts {model.OutputWidth}");
         }
@@ -48,6 +49,8 @@ public static class CheckpointModel
 
         return model;
     }
+
+    private static bool FitsTargets(float[]? values, int outputs) => values is { Length: > 0 } v && (v.Length == 1 || v.Length == outputs);
 
     /// <summary>
     /// The model of a loaded checkpoint, checked against its weights and state; throws a
