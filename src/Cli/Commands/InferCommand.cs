@@ -12,7 +12,7 @@ internal static class InferCommand
     {
         var model = new Option<string>("--model") { Description = "ONNX model written by `onepass export`", Required = true };
         var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin); for a language model, a text file (words split on white space, <eos> after each line) to score" };
-        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units); prints accuracy or MSE" };
+        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units, one column per target, taken by name when the model has several and the file a header); prints accuracy or MSE" };
         var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input: a name (fashion-mnist, cifar10, uci-energy, …) or a training configuration (.yaml) whose data set to use" };
         var dataDir = CommonOptions.DataDir();
         var run = new Option<string?>("--run") { Description = "The train output folder whose summary.json holds the engine's test figures, printed beside ONNX Runtime's" };
