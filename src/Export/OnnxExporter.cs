@@ -33,6 +33,15 @@ public static class OnnxExporter
     /// <summary>Metadata key of the class labels, a JSON array in class index order (classifiers trained on a table).</summary>
     public const string ClassLabelsKey = "class_labels";
 
+    /// <summary>Metadata key of the regression target names, a JSON array in output order (models trained on a table with a header).</summary>
+    public const string TargetNamesKey = "target_names";
+
+    /// <summary>Metadata key of the target means (regression): a number, or a JSON list with one per target.</summary>
+    public const string TargetMeanKey = "target_mean";
+
+    /// <summary>Metadata key of the target standard deviations (regression): a number, or a JSON list with one per target.</summary>
+    public const string TargetStdKey = "target_std";
+
     /// <summary>Exports the model stored in a checkpoint.</summary>
     public static ModelProto Export(Checkpoint checkpoint, string checkpointPath)
     {
@@ -112,11 +121,15 @@ public static class OnnxExporter
         }
         else
         {
-            string scale = builder.AddInitializer("target_std", [1], [header.TargetStd]);
-            string shift = builder.AddInitializer("target_mean", [1], [header.TargetMean]);
+            // One scale and shift per target column, broadcast over the rows ([1] for a single target, as before).
+            int targets = header.TargetStd.Length;
+            string scale = builder.AddInitializer("target_std", [targets], header.TargetStd);
+            string shift = builder.AddInitializer("target_mean", [targets], header.TargetMean);
             string scaled = builder.AddNode("Mul", [output, scale]);
             builder.AddNode("Add", [scaled, shift], PredictionName);
-            builder.AddOutput(PredictionName, [null, outputs], "prediction in the original target units");
+            builder.AddOutput(PredictionName, [null, outputs], outputs == 1
+                ? "prediction in the original target units"
+                : $"predictions of the {outputs} targets{(header.TargetNames is { } n ? $" ({string.Join(", ", n)})" : "")}, in their original units");
         }
 
         return OnnxModelFactory.CreateModel(builder, DocString(model, header), Metadata(model, header));
@@ -162,9 +175,25 @@ public static class OnnxExporter
             }
         }
 
-        if (model.LossKind != LossKind.CrossEntropy && (!(header.TargetStd > 0) || !float.IsFinite(header.TargetStd) || !float.IsFinite(header.TargetMean)))
+        if (model.LossKind == LossKind.CrossEntropy)
         {
-            throw new ArgumentException($"target scaling is mean {header.TargetMean}, std {header.TargetStd}: expected a finite mean and a positive finite std");
+            return;
+        }
+
+        // One mean and standard deviation per target, or a single pair for every output (as single-target files hold).
+        if (header.TargetMean.Length != header.TargetStd.Length || (header.TargetStd.Length != 1 && header.TargetStd.Length != model.OutputWidth))
+        {
+            throw new ArgumentException(
+                $"{model.Description} predicts {model.OutputWidth} targets but the target scaling has {header.TargetMean.Length} means and {header.TargetStd.Length} standard deviations");
+        }
+
+        for (int t = 0; t < header.TargetStd.Length; t++)
+        {
+            if (!(header.TargetStd[t] > 0) || !float.IsFinite(header.TargetStd[t]) || !float.IsFinite(header.TargetMean[t]))
+            {
+                string which = header.TargetStd.Length == 1 ? "target scaling" : $"target scaling of target {t}";
+                throw new ArgumentException($"{which} is mean {header.TargetMean[t]}, std {header.TargetStd[t]}: expected a finite mean and a positive finite std");
+            }
         }
     }
 
@@ -213,9 +242,14 @@ public static class OnnxExporter
         };
         if (model.LossKind != LossKind.CrossEntropy)
         {
-            // Lets a scorer report the loss on normalised targets, the figure training logs as test_loss.
-            metadata["target_mean"] = header.TargetMean.ToString("R", inv);
-            metadata["target_std"] = header.TargetStd.ToString("R", inv);
+            // Lets a scorer report the loss on normalised targets, the figure training logs as test_loss: a number for a
+            // single target (as before), a JSON list with one value per target otherwise (see TargetScaling).
+            metadata[TargetMeanKey] = TargetScaling.Format(header.TargetMean);
+            metadata[TargetStdKey] = TargetScaling.Format(header.TargetStd);
+            if (header.TargetNames is { } targetNames)
+            {
+                metadata[TargetNamesKey] = System.Text.Json.JsonSerializer.Serialize(targetNames);
+            }
         }
 
         // JSON arrays, so that any name survives: infer reorders a CSV's columns by these names.

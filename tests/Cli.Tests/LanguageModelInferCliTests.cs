@@ -138,7 +138,7 @@ public sealed class LanguageModelInferCliTests(Xunit.Abstractions.ITestOutputHel
         var mlp = new CheckpointHeader
         {
             OnePassVersion = "test", DataSet = "table:test", Task = "regression", LayerSizes = [3, 2], Activation = "relu", Loss = "mse",
-            InputMean = new float[3], InputStd = [1f, 1f, 1f], TargetStd = 1f,
+            InputMean = new float[3], InputStd = [1f, 1f, 1f], TargetStd = [1f],
         };
         new Checkpoint(mlp, new float[8]).Save(Path.Combine(mlpRun, Checkpoint.FileName));
         Assert.Equal(0, OnePassProcess.Run("export", "--run", mlpRun).ExitCode);

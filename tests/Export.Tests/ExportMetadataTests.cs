@@ -109,7 +109,7 @@ public sealed class ExportMetadataTests
         var narrow = header with { InputMean = [0f, 0f] };
         Assert.Contains("takes 3 features", Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, new float[model.ParameterCount], narrow)).Message);
 
-        var badTarget = header with { TargetStd = 0f };
+        var badTarget = header with { TargetStd = [0f] };
         Assert.Contains("target scaling", Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, new float[model.ParameterCount], badTarget)).Message);
     }
 

@@ -53,8 +53,8 @@ public sealed class ExporterTests
                 float[] prediction = outputs[OnnxExporter.PredictionName];
                 for (int i = 0; i < engine.Length; i++)
                 {
-                    Assert.True(Math.Abs(prediction[i] - ((engine[i] * header.TargetStd) + header.TargetMean)) <= 1e-5,
-                        $"prediction {i}: ONNX {prediction[i]} engine {engine[i] * header.TargetStd + header.TargetMean}");
+                    Assert.True(Math.Abs(prediction[i] - ((engine[i] * header.TargetStd[0]) + header.TargetMean[0])) <= 1e-5,
+                        $"prediction {i}: ONNX {prediction[i]} engine {engine[i] * header.TargetStd[0] + header.TargetMean[0]}");
                 }
             }
             else

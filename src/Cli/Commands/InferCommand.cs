@@ -12,7 +12,7 @@ internal static class InferCommand
     {
         var model = new Option<string>("--model") { Description = "ONNX model written by `onepass export`", Required = true };
         var input = new Option<string?>("--input") { Description = "Rows to score: CSV (one example per row, raw features, optional header), an IDX image file (raw or .gz) or a CIFAR-10 binary batch (.bin); for a language model, a text file (words split on white space, <eos> after each line) to score" };
-        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units); prints accuracy or MSE" };
+        var labels = new Option<string?>("--labels") { Description = "With --input: true labels (IDX labels file, one-column CSV, or the CIFAR-10 .bin batch itself) or regression targets (CSV, original units, one column per target, taken by name when the model has several and the file a header); prints accuracy or MSE" };
         var testSet = new Option<string?>("--test-set") { Description = "Score a data set's raw test split instead of --input: a name (fashion-mnist, cifar10, uci-energy, …) or a training configuration (.yaml) whose data set to use" };
         var dataDir = CommonOptions.DataDir();
         var run = new Option<string?>("--run") { Description = "The train output folder whose summary.json holds the engine's test figures, printed beside ONNX Runtime's" };
@@ -120,7 +120,9 @@ internal static class InferCommand
                 // A model trained on a table with a header takes a CSV's columns by name, in any order.
                 var names = ColumnOrder.ModelInputNames(OnnxModelReader.LoadMetadata(modelPath).Metadata, modelPath);
                 rows = InferenceInput.Read(inputPath!, csv with { Columns = names });
-                truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath);
+                // A multi-target model's targets are taken from a labels CSV with a header by name, in any order.
+                var targetNames = TargetScaling.TargetNames(OnnxModelReader.LoadMetadata(modelPath).Metadata);
+                truth = labelsPath is null ? null : InferenceLabels.Read(labelsPath, targetNames is { Count: > 1 } ? targetNames : null);
                 source = inputPath!;
             }
 
@@ -142,7 +144,12 @@ internal static class InferCommand
             string? outPath = parse.GetValue(output) ?? (inputPath is null ? null : inputPath + ".predictions.csv");
             if (outPath is not null)
             {
-                PredictionWriter.WriteCsv(outPath, session.OutputNames, outputs, rows.Rows);
+                // A multi-target regression model's prediction columns are headed by its target names.
+                var targetNames = TargetScaling.TargetNames(OnnxModelReader.LoadMetadata(modelPath).Metadata);
+                var columnNames = targetNames is { Count: > 1 }
+                    ? new Dictionary<string, IReadOnlyList<string>> { [OnnxExporter.PredictionName] = targetNames }
+                    : null;
+                PredictionWriter.WriteCsv(outPath, session.OutputNames, outputs, rows.Rows, columnNames);
                 Console.WriteLine($"predictions written to {outPath}");
             }
 

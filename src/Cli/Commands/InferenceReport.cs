@@ -6,7 +6,8 @@ namespace OnePass.Cli.Commands;
 /// <summary>
 /// Prints ONNX Runtime's scores on labelled rows beside the engine's own figures from the run's summary.json:
 /// accuracy and cross-entropy for classifiers; MSE in original units and on normalised targets (the loss
-/// training reports) for regression.
+/// training reports) for regression, each the mean over all targets of a multi-target model, which also gets
+/// each target's MSE and RMSE in its original units.
 /// </summary>
 internal static class InferenceReport
 {
@@ -42,11 +43,26 @@ internal static class InferenceReport
                         $"{truthSource}: {truth.Rows} rows of {truth.Width} targets for {rows} predictions of {predictions.Length / Math.Max(rows, 1)} values each");
                 }
 
-                lines.Add(("MSE (original units)", Number(PredictionScoring.MeanSquaredError(predictions, truth.Data)), "-"));
-                if (metadata.TryGetValue("target_std", out string? stdText)
-                    && double.TryParse(stdText, NumberStyles.Float, CultureInfo.InvariantCulture, out double std) && std > 0)
+                // Several targets: every figure is the mean over all targets (as training's loss is), then one line per target.
+                int targets = predictions.Length / Math.Max(rows, 1);
+                lines.Add((targets == 1 ? "MSE (original units)" : $"MSE (original units, mean of {targets} targets)", Number(PredictionScoring.MeanSquaredError(predictions, truth.Data)), "-"));
+                double[]? std = TargetScaling.Read(metadata, OnnxExporter.TargetStdKey);
+                if (std is not null && std.All(s => s > 0 && double.IsFinite(s)) && (std.Length == 1 || std.Length == targets))
                 {
-                    lines.Add(("loss (MSE, normalised targets)", Number(PredictionScoring.MeanSquaredError(predictions, truth.Data, std)), Number(engine?.TestLoss)));
+                    string name = targets == 1 ? "loss (MSE, normalised targets)" : $"loss (MSE, normalised targets, mean of {targets})";
+                    lines.Add((name, Number(PredictionScoring.MeanSquaredError(predictions, truth.Data, std)), Number(engine?.TestLoss)));
+                }
+
+                if (targets > 1)
+                {
+                    var names = TargetScaling.TargetNames(metadata) is { } n && n.Count == targets ? n : null;
+                    for (int t = 0; t < targets; t++)
+                    {
+                        double mse = PredictionScoring.MeanSquaredError(predictions, truth.Data, targets, t);
+                        string target = names?[t] ?? $"target {t}";
+                        lines.Add(($"MSE of {target} (original units)", Number(mse), "-"));
+                        lines.Add(($"RMSE of {target} (original units)", Number(Math.Sqrt(mse)), "-"));
+                    }
                 }
             }
             else

@@ -64,7 +64,7 @@ internal static class TestSetRows
         }
 
         var targets = data.Task == TaskKind.Regression
-            ? Array.ConvertAll(test.Targets, norm.DenormaliseTarget)
+            ? norm.DenormaliseTargets(test.Targets)
             : (float[])test.Targets.Clone();
         return (new InferenceBatch(raw, test.Count, test.InputWidth), new InferenceBatch(targets, test.Count, test.TargetWidth));
     }

@@ -12,9 +12,10 @@ public static class InferenceLabels
     /// Reads <paramref name="path"/>: an IDX labels file (raw or gzip-compressed, magic 0x00000801) or a CIFAR-10
     /// binary batch (<c>.bin</c>; the label byte of each record) gives one column of class indices; anything else is read as CSV (one row per example, optional header), giving
     /// class indices in one column or regression targets in one column per model output.
-    /// Throws <see cref="InputFormatException"/> naming the file when it is malformed.
+    /// Throws <see cref="InputFormatException"/> naming the file when it is malformed. <paramref name="columns"/>
+    /// (a multi-target model's target names) picks a CSV's columns by name, in that order, when it has a header.
     /// </summary>
-    public static InferenceBatch Read(string path)
+    public static InferenceBatch Read(string path, IReadOnlyList<string>? columns = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (InferenceInput.IsCifarBatch(path))
@@ -43,7 +44,7 @@ public static class InferenceLabels
             }
         }
 
-        return InferenceInput.ReadCsv(path);
+        return InferenceInput.ReadCsv(path, columns is null ? null : new CsvReadOptions(Columns: columns));
     }
 
     private static InferenceBatch ReadIdxLabels(Stream stream, string path, int count)

@@ -88,6 +88,69 @@ public static class PredictionScoring
         return predictions.Length == 0 ? double.NaN : total / predictions.Length;
     }
 
+    /// <summary>
+    /// Mean over all elements of ((prediction − target) / scale)², with one scale per column of row-major
+    /// predictions that have <paramref name="scales"/>.Length columns (a single scale applies to every column):
+    /// with the target standard deviations, the loss on normalised targets training reports for a multi-target model.
+    /// </summary>
+    public static double MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, ReadOnlySpan<double> scales)
+    {
+        if (predictions.Length != targets.Length)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions but {targets.Length} targets");
+        }
+
+        int k = scales.Length;
+        if (k == 0 || predictions.Length % k != 0)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions are not whole rows of {k} columns");
+        }
+
+        foreach (double scale in scales)
+        {
+            if (!(scale > 0) || !double.IsFinite(scale))
+            {
+                throw new ArgumentOutOfRangeException(nameof(scales), scale, "every scale must be positive and finite");
+            }
+        }
+
+        double total = 0;
+        for (int i = 0; i < predictions.Length; i++)
+        {
+            double e = (predictions[i] - (double)targets[i]) / scales[i % k];
+            total += e * e;
+        }
+
+        return predictions.Length == 0 ? double.NaN : total / predictions.Length;
+    }
+
+    /// <summary>Mean squared error of column <paramref name="column"/> of row-major predictions and targets with <paramref name="columns"/> columns.</summary>
+    public static double MeanSquaredError(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, int columns, int column)
+    {
+        if (predictions.Length != targets.Length)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions but {targets.Length} targets");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, columns);
+        if (predictions.Length % columns != 0)
+        {
+            throw new ArgumentException($"{predictions.Length} predictions are not whole rows of {columns} columns");
+        }
+
+        double total = 0;
+        int rows = predictions.Length / columns;
+        for (int r = 0; r < rows; r++)
+        {
+            double e = predictions[(r * columns) + column] - (double)targets[(r * columns) + column];
+            total += e * e;
+        }
+
+        return rows == 0 ? double.NaN : total / rows;
+    }
+
     private static int CheckClassification(ReadOnlySpan<float> logits, ReadOnlySpan<float> labels, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);

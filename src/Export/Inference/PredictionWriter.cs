@@ -8,9 +8,15 @@ public static class PredictionWriter
 {
     /// <summary>
     /// Writes one line per row with the outputs side by side, preceded by a header. An output with a
-    /// single column is headed by its name; one with k columns by name_0 … name_{k-1}.
+    /// single column is headed by its name; one with k columns by name_0 … name_{k-1}, unless
+    /// <paramref name="columnNames"/> names its k columns (a multi-target regression model's target names).
     /// </summary>
-    public static void WriteCsv(TextWriter writer, IReadOnlyList<string> outputNames, IReadOnlyDictionary<string, float[]> outputs, int rows)
+    public static void WriteCsv(
+        TextWriter writer,
+        IReadOnlyList<string> outputNames,
+        IReadOnlyDictionary<string, float[]> outputs,
+        int rows,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? columnNames = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(outputNames);
@@ -35,7 +41,11 @@ public static class PredictionWriter
 
             arrays[o] = data;
             widths[o] = rows == 0 ? 0 : data.Length / rows;
-            if (widths[o] == 1)
+            if (columnNames is not null && columnNames.TryGetValue(name, out var named) && named.Count == widths[o] && widths[o] > 1)
+            {
+                header.AddRange(named);
+            }
+            else if (widths[o] == 1)
             {
                 header.Add(name);
             }
@@ -73,12 +83,17 @@ public static class PredictionWriter
     }
 
     /// <summary>Writes the predictions CSV to <paramref name="path"/> (see the <see cref="TextWriter"/> overload).</summary>
-    public static void WriteCsv(string path, IReadOnlyList<string> outputNames, IReadOnlyDictionary<string, float[]> outputs, int rows)
+    public static void WriteCsv(
+        string path,
+        IReadOnlyList<string> outputNames,
+        IReadOnlyDictionary<string, float[]> outputs,
+        int rows,
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? columnNames = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
         writer.NewLine = "\n";
-        WriteCsv(writer, outputNames, outputs, rows);
+        WriteCsv(writer, outputNames, outputs, rows, columnNames);
     }
 
     private static string Escape(string field) =>

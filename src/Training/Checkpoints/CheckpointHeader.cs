@@ -38,11 +38,18 @@ public sealed record CheckpointHeader
     /// <summary>Per-feature input standard deviation (raw units).</summary>
     [JsonPropertyName("input_std")] public float[] InputStd { get; init; } = [];
 
-    /// <summary>Target mean (regression; 0 for classification).</summary>
-    [JsonPropertyName("target_mean")] public float TargetMean { get; init; }
+    /// <summary>
+    /// Per-target mean (regression; [0] for classification); a single value applies to every output. Written as a
+    /// single number when there is one value (as every earlier version wrote it, so such files read the same
+    /// everywhere) and as a list otherwise.
+    /// </summary>
+    [JsonPropertyName("target_mean"), JsonConverter(typeof(ScalarOrListConverter))] public float[] TargetMean { get; init; } = [0f];
 
-    /// <summary>Target standard deviation (regression; 1 for classification).</summary>
-    [JsonPropertyName("target_std")] public float TargetStd { get; init; } = 1f;
+    /// <summary>Per-target standard deviation (regression; [1] for classification); a single number or a list, as <see cref="TargetMean"/>.</summary>
+    [JsonPropertyName("target_std"), JsonConverter(typeof(ScalarOrListConverter))] public float[] TargetStd { get; init; } = [1f];
+
+    /// <summary>The regression target column names in output order (a table with a header row); null otherwise.</summary>
+    [JsonPropertyName("target_names"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string[]? TargetNames { get; init; }
 
     /// <summary>Hyperparameter optimiser used for training.</summary>
     [JsonPropertyName("algorithm")] public string Algorithm { get; init; } = "";

@@ -35,8 +35,22 @@ public static class CheckpointModel
             throw new CheckpointException(path, $"has input normalisation for {header.InputMean?.Length ?? 0} features; {model.Description} takes {model.InputWidth}");
         }
 
+        // One mean and standard deviation per target, or a single pair for every output (what single-target files hold).
+        if (model.LossKind == LossKind.MeanSquaredError
+            && (!FitsTargets(header.TargetMean, model.OutputWidth) || !FitsTargets(header.TargetStd, model.OutputWidth) || header.TargetMean!.Length != header.TargetStd!.Length))
+        {
+            throw new CheckpointException(path, $"has target scaling for {header.TargetMean?.Length ?? 0} targets; {model.Description} predicts {model.OutputWidth}");
+        }
+
+        if (header.TargetNames is { } names && names.Length != model.OutputWidth)
+        {
+            throw new CheckpointException(path, $"names {names.Length} targets; {model.Description} predicts {model.OutputWidth}");
+        }
+
         return model;
     }
+
+    private static bool FitsTargets(float[]? values, int outputs) => values is { Length: > 0 } v && (v.Length == 1 || v.Length == outputs);
 
     /// <summary>
     /// The model of a loaded checkpoint, checked against its weights and state; throws a

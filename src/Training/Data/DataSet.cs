@@ -53,7 +53,7 @@ public sealed class DataSet
     /// <summary>Number of input features.</summary>
     public int InputWidth { get; }
 
-    /// <summary>Number of model outputs: the class count for classification, 1 for regression.</summary>
+    /// <summary>Number of model outputs: the class count for classification, the number of target columns for regression (1 for the built-in sets).</summary>
     public int OutputWidth { get; }
 
     /// <summary>
@@ -79,6 +79,9 @@ public sealed class DataSet
 
     /// <summary>The names of the input features, in the model's input order, when the data came from a table with a header; else null.</summary>
     public IReadOnlyList<string>? ColumnNames { get; init; }
+
+    /// <summary>The names of the regression target columns, in the model's output order, when the data came from a table with a header; else null.</summary>
+    public IReadOnlyList<string>? TargetNames { get; init; }
 
     /// <summary>The class labels, class index order, when a table's classification targets were labels; else null.</summary>
     public IReadOnlyList<string>? ClassLabels { get; init; }

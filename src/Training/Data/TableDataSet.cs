@@ -5,7 +5,8 @@ namespace OnePass.Training.Data;
 /// <summary>
 /// Loads a user's table of data (<see cref="TableSpec"/>): CSV or whitespace-separated text, a header row detected
 /// or declared, targets and features chosen by name or index, rows split by a permutation file and sizes or by
-/// proportions and a seed. Inputs (and a regression target) are normalised with the mean and population standard
+/// proportions and a seed. A regression table may have several target columns (the model then predicts them all,
+/// in the order given); classification takes one. Inputs (and each regression target column) are normalised with the mean and population standard
 /// deviation of the training + validation rows, as for the UCI sets, so that a UCI folder read as a table gives
 /// the same arrays as <see cref="UciDataSet"/>. Every malformed cell, ragged row, unknown column or empty split is a
 /// <see cref="DataFormatException"/> naming the file, and the line and column where there is one.
@@ -34,9 +35,14 @@ public static class TableDataSet
             throw new DataFormatException(dataPath, "no target column given (dataset.target)");
         }
 
-        if (targets.Length > 1)
+        foreach (var group in targets.GroupBy(t => t).Where(g => g.Count() > 1))
         {
-            throw new DataFormatException(dataPath, $"{targets.Length} target columns ({string.Join(", ", targets.Select(table.Describe))}); one target column is supported so far");
+            throw new DataFormatException(dataPath, $"{table.Describe(group.Key)} is listed twice among the targets (dataset.target)");
+        }
+
+        if (targets.Length > 1 && spec.Task == TaskKind.Classification)
+        {
+            throw new DataFormatException(dataPath, $"classification takes one target column; got {targets.Length}: {string.Join(", ", targets.Select(table.Describe))}");
         }
 
         int[] features = spec.Features is { } named
@@ -49,7 +55,7 @@ public static class TableDataSet
 
         foreach (int f in features.Where(targets.Contains))
         {
-            throw new DataFormatException(dataPath, $"{table.Describe(f)} is both a feature and the target");
+            throw new DataFormatException(dataPath, $"{table.Describe(f)} is both a feature and {(targets.Length == 1 ? "the target" : "a target")}");
         }
 
         foreach (var group in features.GroupBy(f => f).Where(g => g.Count() > 1))
@@ -57,9 +63,11 @@ public static class TableDataSet
             throw new DataFormatException(dataPath, $"{table.Describe(group.Key)} is listed twice among the features");
         }
 
+        // One row of values: the features in model input order, then the targets in the order given.
         int rows = table.Rows.Count;
         int width = features.Length;
-        int stride = width + 1;
+        int targetWidth = targets.Length;
+        int stride = width + targetWidth;
         var values = new double[(long)rows * stride];
         for (int r = 0; r < rows; r++)
         {
@@ -70,9 +78,9 @@ public static class TableDataSet
         }
 
         string[]? classes = null;
-        int target = targets[0];
         if (spec.Task == TaskKind.Classification)
         {
+            int target = targets[0];
             string[] labels = table.Rows.Select(row => row.Cells[target]).ToArray();
             for (int r = 0; r < rows; r++)
             {
@@ -101,7 +109,10 @@ public static class TableDataSet
         {
             for (int r = 0; r < rows; r++)
             {
-                values[(long)r * stride + width] = table.Number(r, target);
+                for (int t = 0; t < targetWidth; t++)
+                {
+                    values[(long)r * stride + width + t] = table.Number(r, targets[t]);
+                }
             }
         }
 
@@ -146,14 +157,19 @@ public static class TableDataSet
             inputStd[c] = (float)Math.Sqrt(sumSq[c] / trainValidation);
         }
 
+        // Regression: one mean and standard deviation per target column, from the same rows.
         var normalisation = spec.Task == TaskKind.Regression
-            ? new Normalisation(inputMean, inputStd, (float)mean[width], (float)Math.Sqrt(sumSq[width] / trainValidation))
+            ? new Normalisation(
+                inputMean,
+                inputStd,
+                Enumerable.Range(width, targetWidth).Select(c => (float)mean[c]).ToArray(),
+                Enumerable.Range(width, targetWidth).Select(c => (float)Math.Sqrt(sumSq[c] / trainValidation)).ToArray())
             : new Normalisation(inputMean, inputStd);
 
         DataSplit MakeSplit(int start, int count)
         {
             var inputs = new float[(long)count * width];
-            var splitTargets = new float[count];
+            var splitTargets = new float[(long)count * targetWidth];
             for (int i = 0; i < count; i++)
             {
                 var row = values.AsSpan((int)((long)permutation[start + i] * stride), stride);
@@ -162,19 +178,22 @@ public static class TableDataSet
                     inputs[(long)i * width + c] = (float)((row[c] - normalisation.InputMean[c]) / normalisation.InputStd[c]);
                 }
 
-                splitTargets[i] = spec.Task == TaskKind.Regression
-                    ? (float)((row[width] - normalisation.TargetMean) / normalisation.TargetStd)
-                    : (float)row[width];
+                for (int t = 0; t < targetWidth; t++)
+                {
+                    splitTargets[(long)i * targetWidth + t] = spec.Task == TaskKind.Regression
+                        ? (float)((row[width + t] - normalisation.TargetMeans[t]) / normalisation.TargetStds[t])
+                        : (float)row[width + t];
+                }
             }
 
-            return new DataSplit(inputs, splitTargets, count, width, 1);
+            return new DataSplit(inputs, splitTargets, count, width, targetWidth);
         }
 
         return new DataSet(
             spec.DataSetName,
             spec.Task,
             width,
-            classes?.Length ?? 1,
+            classes?.Length ?? targetWidth,
             MakeSplit(0, train),
             MakeSplit(train, validation),
             MakeSplit(trainValidation, test),
@@ -183,6 +202,7 @@ public static class TableDataSet
             Folder = Path.GetDirectoryName(Path.GetFullPath(dataPath)),
             ColumnNames = table.Header is null ? null : features.Select(f => table.Header[f]).ToArray(),
             ClassLabels = classes,
+            TargetNames = table.Header is null || spec.Task != TaskKind.Regression ? null : targets.Select(t => table.Header[t]).ToArray(),
         };
     }
 

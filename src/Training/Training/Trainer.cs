@@ -419,8 +419,8 @@ public sealed class Trainer
             Loss = model.LossKind == LossKind.CrossEntropy ? "cross-entropy" : "mse",
             InputMean = norm.InputMean,
             InputStd = norm.InputStd,
-            TargetMean = norm.TargetMean,
-            TargetStd = norm.TargetStd,
+            TargetMean = norm.TargetMeans,
+            TargetStd = norm.TargetStds,
             Algorithm = _config.Algorithm,
             WeightStep = step,
             Seed = _config.Seed,
@@ -429,6 +429,7 @@ public sealed class Trainer
             ConfigSha256 = _config.Sha256(),
             InputNames = _data.ColumnNames?.ToArray(),
             ClassLabels = _data.ClassLabels?.ToArray(),
+            TargetNames = _data.TargetNames?.ToArray(),
             Vocabulary = _data.Vocabulary?.ToArray(),
         };
         new Checkpoint(header, host, stateHost).Save(Path.Combine(_outDir, Checkpoint.FileName));

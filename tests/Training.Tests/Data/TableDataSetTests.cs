@@ -90,6 +90,58 @@ public sealed class TableDataSetTests
     }
 
     [Fact]
+    public void Several_regression_targets_are_normalised_one_column_at_a_time_in_the_order_given()
+    {
+        using var temp = new TempDirectory();
+        var random = new Random(8);
+        var lines = new List<string> { "p,big,q,small" };
+        for (int i = 0; i < 50; i++)
+        {
+            double p = random.NextDouble(), q = random.NextDouble() * 3;
+            lines.Add(string.Create(Inv, $"{p:R},{1000 + (400 * p):R},{q:R},{0.01 * q:R}"));
+        }
+
+        File.WriteAllLines(Path.Combine(temp.Path, "two.csv"), lines);
+        var data = DataSetLoader.Load(Config(temp, "dataset: {kind: table, path: two.csv, target: [small, 1], test_size: 10, validation_size: 10}"), null);
+
+        Assert.Equal(TaskKind.Regression, data.Task);
+        Assert.Equal(2, data.OutputWidth);
+        Assert.Equal(["p", "q"], data.ColumnNames);
+        Assert.Equal(["small", "big"], data.TargetNames);
+        Assert.Equal(2, data.Train.TargetWidth);
+        Assert.Equal(2, data.Normalisation.TargetWidth);
+        Assert.Throws<InvalidOperationException>(() => data.Normalisation.TargetMean);
+
+        // Each target column has mean 0 and standard deviation 1 over the training + validation rows.
+        var tv = data.Train.Targets.Concat(data.Validation.Targets).Select(v => (double)v).ToArray();
+        for (int t = 0; t < 2; t++)
+        {
+            var column = tv.Where((_, i) => i % 2 == t).ToArray();
+            Assert.Equal(0, column.Average(), 5);
+            Assert.Equal(1, Math.Sqrt(column.Average(v => v * v)), 4);
+        }
+
+        // The statistics are each column's own (the big target's are about 10^5 times the small one's), and
+        // denormalising a test row gives the file's values back.
+        Assert.True(data.Normalisation.TargetMeans[1] > 1000 && data.Normalisation.TargetMeans[0] < 0.03, string.Join(", ", data.Normalisation.TargetMeans));
+        float[] raw = data.Normalisation.DenormaliseTargets(data.Test.Targets);
+        var fileRows = lines.Skip(1).Select(l => l.Split(',').Select(c => double.Parse(c, Inv)).ToArray()).ToArray();
+        for (int r = 0; r < data.Test.Count; r++)
+        {
+            var match = fileRows.Single(f => Math.Abs(f[0] - ((data.Test.Inputs[r * 2] * data.Normalisation.InputStd[0]) + data.Normalisation.InputMean[0])) < 1e-5);
+            Assert.Equal(match[3], raw[r * 2], 5);
+            Assert.Equal(match[1], raw[(r * 2) + 1], 2);
+        }
+
+        // A single target keeps the scalar statistics.
+        var single = DataSetLoader.Load(Config(temp, "dataset: {kind: table, path: two.csv, target: big, test_size: 10, validation_size: 10}"), null);
+        Assert.Equal(1, single.OutputWidth);
+        Assert.Equal(single.Normalisation.TargetMeans[0], single.Normalisation.TargetMean);
+        Assert.Equal(data.Normalisation.TargetMeans[1], single.Normalisation.TargetMean);
+        Assert.Equal(data.Normalisation.TargetStds[1], single.Normalisation.TargetStd);
+    }
+
+    [Fact]
     public void Whitespace_file_without_header_takes_indices_and_a_declared_header_is_honoured()
     {
         using var temp = new TempDirectory();
@@ -116,6 +168,11 @@ public sealed class TableDataSetTests
     [InlineData("width,length,species,height\n1,2,3,4\n1,2,3,4\n", "target: height, test_proportion: 0.01", "bad.csv: the test split is empty: test_proportion 0.01 of 2 rows")]
     [InlineData("width,length,species,height\n1,2,3,4\n1,2,3,4\n", "target: height, test_size: 1, validation_size: 1", "bad.csv: the training split is empty: validation_size 1 takes all 1 training + validation rows")]
     [InlineData("width,length,species,height\n1,2,3,4\n", "target: height, features: [width, height]", "bad.csv: column 4 ('height') is both a feature and the target")]
+    [InlineData("width,length,species,height\n1,2,3,4\n", "target: [height, width], features: [length, height]", "bad.csv: column 4 ('height') is both a feature and a target")]
+    [InlineData("width,length,species,height\n1,2,3,4\n", "target: [height, length, 3]", "bad.csv: column 4 ('height') is listed twice among the targets (dataset.target)")]
+    [InlineData("width,length,species,height\n1,2,a,3\n1,2,b,4\n", "target: [species, height], task: classification", "bad.csv: classification takes one target column; got 2: column 3 ('species'), column 4 ('height')")]
+    [InlineData("1 2 3\n4 5 6\n", "target: [0, 2], task: classification", "bad.csv: classification takes one target column; got 2: column 1, column 3")]
+    [InlineData("width,length,species,height\n1,2,a,3\n", "target: [height, size]", "bad.csv: unknown target column 'size' (columns: width, length, species, height)")]
     public void Malformed_tables_name_file_line_and_column(string content, string keys, string expected)
     {
         using var temp = new TempDirectory();
