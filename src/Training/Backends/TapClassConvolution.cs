@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using OnePass.Training.Tensors;
 
@@ -36,12 +37,78 @@ internal static class TapClassConvolution
         public int Taps => Tap1 - Tap0;
     }
 
-    /// <summary>A rectangle of output positions sharing one set of valid taps.</summary>
-    internal readonly record struct TapClass(Run Rows, Run Columns)
+    /// <summary>
+    /// A rectangle of output positions and the kernel taps it multiplies, with each (tap, position)'s offset in the
+    /// input plane (−1 for a tap in the padding, which only a merged class has) and each position's offset in the
+    /// output plane.
+    /// </summary>
+    internal sealed class TapClass
     {
-        public int Positions => Rows.Outputs * Columns.Outputs;
+        public TapClass(ConvolutionGeometry g, Run rows, Run columns)
+        {
+            Rows = rows;
+            Columns = columns;
+            int s = g.Stride, p = g.Padding, positions = rows.Outputs * columns.Outputs;
+            Outputs = new int[positions];
+            Inputs = new int[rows.Taps * columns.Taps * positions];
+            int at = 0;
+            for (int oy = rows.Out0; oy < rows.Out1; oy++)
+            {
+                for (int ox = columns.Out0; ox < columns.Out1; ox++)
+                {
+                    Outputs[at++] = (oy * g.OutputWidth) + ox;
+                }
+            }
+
+            at = 0;
+            for (int i = rows.Tap0; i < rows.Tap1; i++)
+            {
+                for (int j = columns.Tap0; j < columns.Tap1; j++)
+                {
+                    for (int oy = rows.Out0; oy < rows.Out1; oy++)
+                    {
+                        int iy = (oy * s) + i - p;
+                        for (int ox = columns.Out0; ox < columns.Out1; ox++)
+                        {
+                            int ix = (ox * s) + j - p;
+                            Inputs[at++] = iy >= 0 && iy < g.Height && ix >= 0 && ix < g.Width ? (iy * g.Width) + ix : -1;
+                        }
+                    }
+                }
+            }
+        }
+
+        public Run Rows { get; }
+
+        public Run Columns { get; }
+
+        /// <summary>Output-plane offset of each position, row-major within the rectangle.</summary>
+        public int[] Outputs { get; }
+
+        /// <summary>Input-plane offset of tap t (row-major within the tap rectangle) at position q: [t·P + q], −1 in the padding.</summary>
+        public int[] Inputs { get; }
+
+        public int Positions => Outputs.Length;
 
         public int Taps => Rows.Taps * Columns.Taps;
+    }
+
+    // Splitting an axis into runs pays when at least this share of its window entries lie in the padding; below it the
+    // axis stays one run (padded taps multiplied as zeros), because small classes make small, slow products.
+    private const double SplitWaste = 0.15;
+
+    /// <summary>The runs of one axis, merged into one run over every tap any window uses when splitting would save little.</summary>
+    internal static List<Run> AxisRuns(int size, int outputs, int kernel, int stride, int padding)
+    {
+        var runs = Runs(size, outputs, kernel, stride, padding);
+        long used = runs.Sum(r => (long)r.Outputs * r.Taps);
+        double waste = 1.0 - (used / ((double)outputs * kernel));
+        if (runs.Count == 1 || waste >= SplitWaste)
+        {
+            return runs;
+        }
+
+        return [new Run(0, outputs, runs.Min(r => r.Taps > 0 ? r.Tap0 : kernel), runs.Max(r => r.Tap1))];
     }
 
     /// <summary>The runs of one axis of <paramref name="size"/> inputs and <paramref name="outputs"/> outputs, in order.</summary>
@@ -66,35 +133,29 @@ internal static class TapClassConvolution
         return runs;
     }
 
-    /// <summary>The classes of <paramref name="g"/>, row runs outer.</summary>
-    internal static List<TapClass> Classes(ConvolutionGeometry g)
-    {
-        var rows = Runs(g.Height, g.OutputHeight, g.KernelHeight, g.Stride, g.Padding);
-        var columns = Runs(g.Width, g.OutputWidth, g.KernelWidth, g.Stride, g.Padding);
-        var classes = new List<TapClass>(rows.Count * columns.Count);
-        foreach (var r in rows)
-        {
-            foreach (var c in columns)
-            {
-                classes.Add(new TapClass(r, c));
-            }
-        }
+    private static readonly ConcurrentDictionary<ConvolutionGeometry, TapClass[]> Cache = new();
 
-        return classes;
-    }
-
-    private static void For(int count, long elements, Action<int> body)
-    {
-        if (count > 1 && elements >= ParallelThreshold && Environment.ProcessorCount > 1)
+    /// <summary>The classes of <paramref name="g"/> (row runs outer), cached per geometry.</summary>
+    internal static TapClass[] Classes(ConvolutionGeometry g) =>
+        Cache.GetOrAdd(g with { Batch = 0 }, key =>
         {
-            Parallel.For(0, count, body);
+            var rows = AxisRuns(key.Height, key.OutputHeight, key.KernelHeight, key.Stride, key.Padding);
+            var columns = AxisRuns(key.Width, key.OutputWidth, key.KernelWidth, key.Stride, key.Padding);
+            return [.. rows.SelectMany(r => columns.Select(c => new TapClass(key, r, c)))];
+        });
+
+    // Runs body(from, to) over [0, count) in a few contiguous blocks per core (one block when the work is small).
+    private static void ForRange(int count, long elements, Action<int, int> body)
+    {
+        int cores = Environment.ProcessorCount;
+        if (count > 1 && elements >= ParallelThreshold && cores > 1)
+        {
+            int blocks = Math.Min(count, 4 * cores);
+            Parallel.For(0, blocks, b => body((int)((long)count * b / blocks), (int)((long)count * (b + 1) / blocks)));
         }
         else
         {
-            for (int i = 0; i < count; i++)
-            {
-                body(i);
-            }
+            body(0, count);
         }
     }
 
@@ -191,115 +252,158 @@ internal static class TapClassConvolution
             }
 
             int rows = g.Channels * k.Taps, per = ImagesPerChunk(rows, k.Positions, g.Batch), most = per * k.Positions;
-            bool whole = IsWhole(g, k);
             float[] columns = ArrayPool<float>.Shared.Rent(rows * most);
             float[] gradient = ArrayPool<float>.Shared.Rent(outChannels * most);
-            float[]? filter = whole ? null : ArrayPool<float>.Shared.Rent(outChannels * rows);
+            float[] filter = ArrayPool<float>.Shared.Rent(outChannels * rows);
+
+            // Few output channels make a product with few rows, which the SGEMM runs slowly: then the filter is
+            // accumulated transposed, [C·T, O], and added back transposed.
+            bool transposed = outChannels <= TransposedFilterChannels;
             try
             {
-                // A whole class accumulates straight into dW (its layout is W's); the others into their own columns first.
-                float beta = whole ? 1f : 0f;
+                float beta = 0f;
                 for (int first = 0; first < g.Batch; first += per)
                 {
                     int images = Math.Min(per, g.Batch - first), count = images * k.Positions;
                     GatherOutput(dy, g, outChannels, k, first, images, gradient);
                     Im2Col(x, g, k, first, images, columns);
-                    Span<float> target = filter is null ? dWeight.Span[..(outChannels * rows)] : filter.AsSpan(0, outChannels * rows);
-                    CpuGemm.Multiply(false, true, outChannels, rows, count, 1f, gradient.AsSpan(0, outChannels * count), columns.AsSpan(0, rows * count), beta, target);
+                    Span<float> dyc = gradient.AsSpan(0, outChannels * count), col = columns.AsSpan(0, rows * count), into = filter.AsSpan(0, outChannels * rows);
+                    if (transposed)
+                    {
+                        CpuGemm.Multiply(false, true, rows, outChannels, count, 1f, col, dyc, beta, into);
+                    }
+                    else
+                    {
+                        CpuGemm.Multiply(false, true, outChannels, rows, count, 1f, dyc, col, beta, into);
+                    }
+
                     beta = 1f;
                 }
 
-                if (filter is not null)
-                {
-                    ScatterAddWeight(filter, g, outChannels, k, dWeight);
-                }
+                ScatterAddWeight(filter, transposed, g, outChannels, k, dWeight);
             }
             finally
             {
                 ArrayPool<float>.Shared.Return(columns);
                 ArrayPool<float>.Shared.Return(gradient);
-                if (filter is not null)
-                {
-                    ArrayPool<float>.Shared.Return(filter);
-                }
+                ArrayPool<float>.Shared.Return(filter);
             }
         }
     }
+
+    // At most this many output channels: the filter gradient's product is taken transposed.
+    private const int TransposedFilterChannels = 64;
 
     // W_c[o, (c·tr + i')·tc + j'] = W[o, c, i0 + i', j0 + j'] (rented; the caller returns it).
     private static float[] GatherWeight(CpuBuffer weight, ConvolutionGeometry g, int outChannels, TapClass k)
     {
         int kh = g.KernelHeight, kw = g.KernelWidth, tr = k.Rows.Taps, tc = k.Columns.Taps, rows = g.Channels * k.Taps;
         float[] gathered = ArrayPool<float>.Shared.Rent(outChannels * rows);
-        For(outChannels, (long)outChannels * rows, o =>
+        ForRange(outChannels, (long)outChannels * rows, (o0, o1) =>
         {
-            ReadOnlySpan<float> w = weight.Span.Slice(o * g.Channels * kh * kw, g.Channels * kh * kw);
-            Span<float> into = gathered.AsSpan(o * rows, rows);
-            int at = 0;
-            for (int c = 0; c < g.Channels; c++)
+            for (int o = o0; o < o1; o++)
             {
-                for (int i = 0; i < tr; i++)
+                ReadOnlySpan<float> w = weight.Span.Slice(o * g.Channels * kh * kw, g.Channels * kh * kw);
+                Span<float> into = gathered.AsSpan(o * rows, rows);
+                int at = 0;
+                for (int c = 0; c < g.Channels; c++)
                 {
-                    w.Slice((((c * kh) + k.Rows.Tap0 + i) * kw) + k.Columns.Tap0, tc).CopyTo(into.Slice(at, tc));
-                    at += tc;
+                    for (int i = 0; i < tr; i++)
+                    {
+                        w.Slice((((c * kh) + k.Rows.Tap0 + i) * kw) + k.Columns.Tap0, tc).CopyTo(into.Slice(at, tc));
+                        at += tc;
+                    }
                 }
             }
         });
         return gathered;
     }
 
-    // dW[o, c, i0 + i', j0 + j'] += filter[o, (c·tr + i')·tc + j'].
-    private static void ScatterAddWeight(float[] filter, ConvolutionGeometry g, int outChannels, TapClass k, CpuBuffer dWeight)
+    // dW[o, c, i0 + i', j0 + j'] += filter[o, (c·tr + i')·tc + j'] (or filter[(c·tr + i')·tc + j', o] when transposed).
+    private static void ScatterAddWeight(float[] filter, bool transposed, ConvolutionGeometry g, int outChannels, TapClass k, CpuBuffer dWeight)
     {
         int kh = g.KernelHeight, kw = g.KernelWidth, tr = k.Rows.Taps, tc = k.Columns.Taps, rows = g.Channels * k.Taps;
-        For(outChannels, (long)outChannels * rows, o =>
+        ForRange(outChannels, (long)outChannels * rows, (o0, o1) =>
         {
-            Span<float> dw = dWeight.Span.Slice(o * g.Channels * kh * kw, g.Channels * kh * kw);
-            ReadOnlySpan<float> from = filter.AsSpan(o * rows, rows);
-            int at = 0;
-            for (int c = 0; c < g.Channels; c++)
+            for (int o = o0; o < o1; o++)
             {
-                for (int i = 0; i < tr; i++)
+                Span<float> dw = dWeight.Span.Slice(o * g.Channels * kh * kw, g.Channels * kh * kw);
+                int at = 0;
+                for (int c = 0; c < g.Channels; c++)
                 {
-                    Span<float> run = dw.Slice((((c * kh) + k.Rows.Tap0 + i) * kw) + k.Columns.Tap0, tc);
-                    TensorPrimitives.Add(run, from.Slice(at, tc), run);
-                    at += tc;
+                    for (int i = 0; i < tr; i++)
+                    {
+                        Span<float> run = dw.Slice((((c * kh) + k.Rows.Tap0 + i) * kw) + k.Columns.Tap0, tc);
+                        if (transposed)
+                        {
+                            for (int j = 0; j < tc; j++)
+                            {
+                                run[j] += filter[((at + j) * outChannels) + o];
+                            }
+                        }
+                        else
+                        {
+                            TensorPrimitives.Add(run, filter.AsSpan((o * rows) + at, tc), run);
+                        }
+
+                        at += tc;
+                    }
                 }
             }
         });
     }
 
-    // The class's im2col matrix of images [first, first + images): [C·T, images·P].
-    private static void Im2Col(CpuBuffer x, ConvolutionGeometry g, TapClass k, int first, int images, float[] columns)
+    // The class's im2col matrix of images [first, first + images): [C·T, images·P], zero for taps in the padding.
+    private static unsafe void Im2Col(CpuBuffer x, ConvolutionGeometry g, TapClass k, int first, int images, float[] columns)
     {
-        int s = g.Stride, p = g.Padding, w = g.Width, tr = k.Rows.Taps, tc = k.Columns.Taps;
-        int nr = k.Rows.Outputs, nc = k.Columns.Outputs, positions = k.Positions, count = images * positions;
-        int channels = g.Channels;
-        For(images * channels, (long)channels * k.Taps * count, item =>
+        int channels = g.Channels, taps = k.Taps, positions = k.Positions, count = images * positions, plane = g.InputPlane;
+        ForRange(images * channels, (long)channels * taps * count, (item0, item1) =>
         {
-            int n = item / channels, c = item % channels;
-            ReadOnlySpan<float> input = x.Span.Slice(((first + n) * channels + c) * g.InputPlane, g.InputPlane);
-            Span<float> all = columns.AsSpan();
-            for (int i = 0; i < tr; i++)
+            fixed (float* px = x.Array, pc = columns)
+            fixed (int* offsets = k.Inputs)
             {
-                for (int j = 0; j < tc; j++)
+                for (int item = item0; item < item1; item++)
                 {
-                    Span<float> dst = all.Slice((((((c * tr) + i) * tc) + j) * count) + (n * positions), positions);
-                    int iy = (k.Rows.Out0 * s) + k.Rows.Tap0 + i - p;
-                    int ix = (k.Columns.Out0 * s) + k.Columns.Tap0 + j - p;
-                    for (int y = 0; y < nr; y++, iy += s)
+                    int n = item / channels, c = item % channels;
+                    float* src = px + x.Offset + ((((long)(first + n) * channels) + c) * plane);
+                    float* dst = pc + ((long)c * taps * count) + ((long)n * positions);
+                    int* off = offsets;
+                    for (int t = 0; t < taps; t++, dst += count, off += positions)
                     {
-                        ReadOnlySpan<float> src = input.Slice((iy * w) + ix);
-                        Span<float> line = dst.Slice(y * nc, nc);
-                        if (s == 1)
+                        for (int q = 0; q < positions; q++)
                         {
-                            src[..nc].CopyTo(line);
+                            int at = off[q];
+                            dst[q] = at >= 0 ? src[at] : 0f;
                         }
-                        else
+                    }
+                }
+            }
+        });
+    }
+
+    // The adjoint of Im2Col: each entry is added to the input element it was read from (padding entries dropped).
+    private static unsafe void Col2Im(float[] columns, ConvolutionGeometry g, TapClass k, int first, int images, CpuBuffer dx)
+    {
+        int channels = g.Channels, taps = k.Taps, positions = k.Positions, count = images * positions, plane = g.InputPlane;
+        ForRange(images * channels, (long)channels * taps * count, (item0, item1) =>
+        {
+            fixed (float* px = dx.Array, pc = columns)
+            fixed (int* offsets = k.Inputs)
+            {
+                for (int item = item0; item < item1; item++)
+                {
+                    int n = item / channels, c = item % channels;
+                    float* dst = px + dx.Offset + ((((long)(first + n) * channels) + c) * plane);
+                    float* src = pc + ((long)c * taps * count) + ((long)n * positions);
+                    int* off = offsets;
+                    for (int t = 0; t < taps; t++, src += count, off += positions)
+                    {
+                        for (int q = 0; q < positions; q++)
                         {
-                            for (int q = 0, at = 0; q < nc; q++, at += s)
+                            int at = off[q];
+                            if (at >= 0)
                             {
-                                line[q] = src[at];
+                                dst[at] += src[q];
                             }
                         }
                     }
@@ -308,39 +412,50 @@ internal static class TapClassConvolution
         });
     }
 
-    // The adjoint of Im2Col: each entry is added to the input element it was read from.
-    private static void Col2Im(float[] columns, ConvolutionGeometry g, TapClass k, int first, int images, CpuBuffer dx)
+    // y[n, o, class positions] = product[o, n·P + q] + beta·y[...] for images [first, first + images).
+    private static unsafe void ScatterOutput(float[] product, ConvolutionGeometry g, int outChannels, TapClass k, int first, int images, float beta, CpuBuffer y)
     {
-        int s = g.Stride, p = g.Padding, w = g.Width, tr = k.Rows.Taps, tc = k.Columns.Taps;
-        int nr = k.Rows.Outputs, nc = k.Columns.Outputs, positions = k.Positions, count = images * positions;
-        int channels = g.Channels;
-        For(images * channels, (long)channels * k.Taps * count, item =>
+        int positions = k.Positions, count = images * positions, plane = g.OutputPlane;
+        bool whole = positions == plane;
+        ForRange(images * outChannels, (long)outChannels * count, (item0, item1) =>
         {
-            int n = item / channels, c = item % channels;
-            Span<float> output = dx.Span.Slice(((first + n) * channels + c) * g.InputPlane, g.InputPlane);
-            ReadOnlySpan<float> all = columns.AsSpan();
-            for (int i = 0; i < tr; i++)
+            fixed (float* py = y.Array, pp = product)
+            fixed (int* outputs = k.Outputs)
             {
-                for (int j = 0; j < tc; j++)
+                for (int item = item0; item < item1; item++)
                 {
-                    ReadOnlySpan<float> src = all.Slice((((((c * tr) + i) * tc) + j) * count) + (n * positions), positions);
-                    int iy = (k.Rows.Out0 * s) + k.Rows.Tap0 + i - p;
-                    int ix = (k.Columns.Out0 * s) + k.Columns.Tap0 + j - p;
-                    for (int y = 0; y < nr; y++, iy += s)
+                    int n = item / outChannels, o = item % outChannels;
+                    float* src = pp + ((long)o * count) + ((long)n * positions);
+                    float* dst = py + y.Offset + ((((long)(first + n) * outChannels) + o) * plane);
+                    if (whole)
                     {
-                        Span<float> dst = output.Slice((iy * w) + ix);
-                        ReadOnlySpan<float> line = src.Slice(y * nc, nc);
-                        if (s == 1)
+                        var from = new ReadOnlySpan<float>(src, plane);
+                        var into = new Span<float>(dst, plane);
+                        if (beta == 0f)
                         {
-                            Span<float> run = dst[..nc];
-                            TensorPrimitives.Add(run, line, run);
+                            from.CopyTo(into);
+                        }
+                        else if (beta == 1f)
+                        {
+                            TensorPrimitives.Add(into, from, into);
                         }
                         else
                         {
-                            for (int q = 0, at = 0; q < nc; q++, at += s)
-                            {
-                                dst[at] += line[q];
-                            }
+                            TensorPrimitives.MultiplyAdd(into, beta, from, into);
+                        }
+                    }
+                    else if (beta == 0f)
+                    {
+                        for (int q = 0; q < positions; q++)
+                        {
+                            dst[outputs[q]] = src[q];
+                        }
+                    }
+                    else
+                    {
+                        for (int q = 0; q < positions; q++)
+                        {
+                            dst[outputs[q]] = (beta * dst[outputs[q]]) + src[q];
                         }
                     }
                 }
@@ -348,49 +463,33 @@ internal static class TapClassConvolution
         });
     }
 
-    // y[n, o, class block] = product[o, n·P + position] + beta·y[...] for images [first, first + images).
-    private static void ScatterOutput(float[] product, ConvolutionGeometry g, int outChannels, TapClass k, int first, int images, float beta, CpuBuffer y)
+    // gradient[o, n·P + q] = dy[first + n, o, class position q].
+    private static unsafe void GatherOutput(CpuBuffer dy, ConvolutionGeometry g, int outChannels, TapClass k, int first, int images, float[] gradient)
     {
-        int positions = k.Positions, count = images * positions, plane = g.OutputPlane, wo = g.OutputWidth;
-        int nc = k.Columns.Outputs, line = nc == wo ? positions : nc, lines = positions / line;
-        For(images * outChannels, (long)outChannels * count, item =>
+        int positions = k.Positions, count = images * positions, plane = g.OutputPlane;
+        bool whole = positions == plane;
+        ForRange(images * outChannels, (long)outChannels * count, (item0, item1) =>
         {
-            int n = item / outChannels, o = item % outChannels;
-            ReadOnlySpan<float> src = product.AsSpan((o * count) + (n * positions), positions);
-            Span<float> dst = y.Span.Slice((((first + n) * outChannels) + o) * plane, plane);
-            for (int r = 0; r < lines; r++)
+            fixed (float* py = dy.Array, pg = gradient)
+            fixed (int* outputs = k.Outputs)
             {
-                ReadOnlySpan<float> from = src.Slice(r * line, line);
-                Span<float> into = dst.Slice(((k.Rows.Out0 + (r * line / nc)) * wo) + k.Columns.Out0, line);
-                if (beta == 0f)
+                for (int item = item0; item < item1; item++)
                 {
-                    from.CopyTo(into);
+                    int n = item / outChannels, o = item % outChannels;
+                    float* dst = pg + ((long)o * count) + ((long)n * positions);
+                    float* src = py + dy.Offset + ((((long)(first + n) * outChannels) + o) * plane);
+                    if (whole)
+                    {
+                        new ReadOnlySpan<float>(src, plane).CopyTo(new Span<float>(dst, plane));
+                    }
+                    else
+                    {
+                        for (int q = 0; q < positions; q++)
+                        {
+                            dst[q] = src[outputs[q]];
+                        }
+                    }
                 }
-                else if (beta == 1f)
-                {
-                    TensorPrimitives.Add(into, from, into);
-                }
-                else
-                {
-                    TensorPrimitives.MultiplyAdd(into, beta, from, into);
-                }
-            }
-        });
-    }
-
-    // gradient[o, n·P + position] = dy[first + n, o, class block].
-    private static void GatherOutput(CpuBuffer dy, ConvolutionGeometry g, int outChannels, TapClass k, int first, int images, float[] gradient)
-    {
-        int positions = k.Positions, count = images * positions, plane = g.OutputPlane, wo = g.OutputWidth;
-        int nc = k.Columns.Outputs, line = nc == wo ? positions : nc, lines = positions / line;
-        For(images * outChannels, (long)outChannels * count, item =>
-        {
-            int n = item / outChannels, o = item % outChannels;
-            Span<float> dst = gradient.AsSpan((o * count) + (n * positions), positions);
-            ReadOnlySpan<float> src = dy.Span.Slice((((first + n) * outChannels) + o) * plane, plane);
-            for (int r = 0; r < lines; r++)
-            {
-                src.Slice(((k.Rows.Out0 + (r * line / nc)) * wo) + k.Columns.Out0, line).CopyTo(dst.Slice(r * line, line));
             }
         });
     }
@@ -398,20 +497,16 @@ internal static class TapClassConvolution
     // y = beta·y on the class's positions (windows entirely in the padding).
     private static void ScaleOutput(CpuBuffer y, ConvolutionGeometry g, int outChannels, TapClass k, float beta)
     {
-        int plane = g.OutputPlane, wo = g.OutputWidth, nc = k.Columns.Outputs;
-        For(g.Batch * outChannels, (long)g.Batch * outChannels * k.Positions, item =>
+        int plane = g.OutputPlane;
+        ForRange(g.Batch * outChannels, (long)g.Batch * outChannels * k.Positions, (item0, item1) =>
         {
-            Span<float> dst = y.Span.Slice(item * plane, plane);
-            for (int r = k.Rows.Out0; r < k.Rows.Out1; r++)
+            Span<float> all = y.Span;
+            for (int item = item0; item < item1; item++)
             {
-                Span<float> into = dst.Slice((r * wo) + k.Columns.Out0, nc);
-                if (beta == 0f)
+                Span<float> dst = all.Slice(item * plane, plane);
+                foreach (int q in k.Outputs)
                 {
-                    into.Clear();
-                }
-                else if (beta != 1f)
-                {
-                    TensorPrimitives.Multiply(into, beta, into);
+                    dst[q] = beta == 0f ? 0f : beta * dst[q];
                 }
             }
         });
