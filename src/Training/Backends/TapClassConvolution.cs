@@ -165,6 +165,12 @@ internal static class TapClassConvolution
 
     private static bool IsWhole(ConvolutionGeometry g, TapClass k) => k.Taps == g.KernelHeight * g.KernelWidth;
 
+    // A single-position class takes the whole batch in one product while its matrices stay this small.
+    private const long SinglePositionElements = 1L << 22;
+
+    private static bool UseSinglePosition(ConvolutionGeometry g, int outChannels, TapClass k) =>
+        k.Positions == 1 && (long)g.Batch * Math.Max(g.Channels * k.Taps, outChannels) <= SinglePositionElements;
+
     /// <summary>y = conv(x, W) + beta·y (buffers checked by the caller).</summary>
     public static void Forward(CpuBuffer x, CpuBuffer weight, ConvolutionGeometry g, int outChannels, CpuBuffer y, float beta)
     {
@@ -174,6 +180,12 @@ internal static class TapClassConvolution
             {
                 // Every tap of these windows is padding: the convolution is zero there.
                 ScaleOutput(y, g, outChannels, k, beta);
+                continue;
+            }
+
+            if (UseSinglePosition(g, outChannels, k))
+            {
+                SinglePosition.Forward(x, weight, g, outChannels, k, y, beta);
                 continue;
             }
 
@@ -214,6 +226,12 @@ internal static class TapClassConvolution
                 continue;
             }
 
+            if (UseSinglePosition(g, outChannels, k))
+            {
+                SinglePosition.BackwardData(dy, weight, g, outChannels, k, dx);
+                continue;
+            }
+
             int rows = g.Channels * k.Taps, per = ImagesPerChunk(rows, k.Positions, g.Batch), most = per * k.Positions;
             float[]? gathered = IsWhole(g, k) ? null : GatherWeight(weight, g, outChannels, k);
             float[] columns = ArrayPool<float>.Shared.Rent(rows * most);
@@ -248,6 +266,12 @@ internal static class TapClassConvolution
         {
             if (k.Taps == 0)
             {
+                continue;
+            }
+
+            if (UseSinglePosition(g, outChannels, k))
+            {
+                SinglePosition.BackwardFilter(x, dy, g, outChannels, k, dWeight);
                 continue;
             }
 
@@ -510,5 +534,199 @@ internal static class TapClassConvolution
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Classes of one output position (every class of a 1×1 or 2×2 output): the product has as many columns as
+    /// images, a few hundred at most, which the SGEMM handles better as rows. The im2col matrix is then kept
+    /// transposed, [images, C·T] (for a 1×1 input and one tap it is x itself), and the forward is colᵀ·W_cᵀ
+    /// [images, O] (for a 1×1 output, y itself), backward data dyᵀ·W_c and backward filter dy·colᵀ, with dy as
+    /// [images, O].
+    /// </summary>
+    private static class SinglePosition
+    {
+        public static void Forward(CpuBuffer x, CpuBuffer weight, ConvolutionGeometry g, int outChannels, TapClass k, CpuBuffer y, float beta)
+        {
+            int rows = g.Channels * k.Taps, n = g.Batch, o = outChannels;
+            bool direct = IsDirect(g, k), straight = g.OutputPlane == 1;
+            float[]? gathered = IsWhole(g, k) ? null : GatherWeight(weight, g, o, k);
+            float[]? columns = direct ? null : ArrayPool<float>.Shared.Rent(n * rows);
+            float[]? product = straight ? null : ArrayPool<float>.Shared.Rent(n * o);
+            try
+            {
+                if (columns is not null)
+                {
+                    Im2ColRows(x, g, k, columns);
+                }
+
+                ReadOnlySpan<float> a = columns is null ? x.Span[..(n * rows)] : columns.AsSpan(0, n * rows);
+                ReadOnlySpan<float> w = gathered is null ? weight.Span[..(o * rows)] : gathered.AsSpan(0, o * rows);
+                if (product is null)
+                {
+                    CpuGemm.Multiply(false, true, n, o, rows, 1f, a, w, beta, y.Span[..(n * o)]);
+                    return;
+                }
+
+                CpuGemm.Multiply(false, true, n, o, rows, 1f, a, w, 0f, product.AsSpan(0, n * o));
+                int at = k.Outputs[0], plane = g.OutputPlane;
+                Span<float> dst = y.Span;
+                for (int i = 0; i < n * o; i++)
+                {
+                    ref float into = ref dst[(i * plane) + at];
+                    into = beta == 0f ? product[i] : (beta * into) + product[i];
+                }
+            }
+            finally
+            {
+                Return(gathered, columns, product);
+            }
+        }
+
+        public static void BackwardData(CpuBuffer dy, CpuBuffer weight, ConvolutionGeometry g, int outChannels, TapClass k, CpuBuffer dx)
+        {
+            int rows = g.Channels * k.Taps, n = g.Batch, o = outChannels;
+            bool direct = IsDirect(g, k), straight = g.OutputPlane == 1;
+            float[]? gathered = IsWhole(g, k) ? null : GatherWeight(weight, g, o, k);
+            float[]? gradient = straight ? null : ArrayPool<float>.Shared.Rent(n * o);
+            float[]? columns = direct ? null : ArrayPool<float>.Shared.Rent(n * rows);
+            try
+            {
+                if (gradient is not null)
+                {
+                    GatherRows(dy, g, o, k, gradient);
+                }
+
+                ReadOnlySpan<float> a = gradient is null ? dy.Span[..(n * o)] : gradient.AsSpan(0, n * o);
+                ReadOnlySpan<float> w = gathered is null ? weight.Span[..(o * rows)] : gathered.AsSpan(0, o * rows);
+                if (columns is null)
+                {
+                    CpuGemm.Multiply(false, false, n, rows, o, 1f, a, w, 1f, dx.Span[..(n * rows)]);
+                    return;
+                }
+
+                CpuGemm.Multiply(false, false, n, rows, o, 1f, a, w, 0f, columns.AsSpan(0, n * rows));
+                Col2ImRows(columns, g, k, dx);
+            }
+            finally
+            {
+                Return(gathered, columns, gradient);
+            }
+        }
+
+        public static void BackwardFilter(CpuBuffer x, CpuBuffer dy, ConvolutionGeometry g, int outChannels, TapClass k, CpuBuffer dWeight)
+        {
+            int rows = g.Channels * k.Taps, n = g.Batch, o = outChannels;
+            bool direct = IsDirect(g, k), straight = g.OutputPlane == 1, whole = IsWhole(g, k);
+            float[]? gradient = straight ? null : ArrayPool<float>.Shared.Rent(n * o);
+            float[]? columns = direct ? null : ArrayPool<float>.Shared.Rent(n * rows);
+            float[]? filter = whole ? null : ArrayPool<float>.Shared.Rent(o * rows);
+            try
+            {
+                if (gradient is not null)
+                {
+                    GatherRows(dy, g, o, k, gradient);
+                }
+
+                if (columns is not null)
+                {
+                    Im2ColRows(x, g, k, columns);
+                }
+
+                ReadOnlySpan<float> a = gradient is null ? dy.Span[..(n * o)] : gradient.AsSpan(0, n * o);
+                ReadOnlySpan<float> b = columns is null ? x.Span[..(n * rows)] : columns.AsSpan(0, n * rows);
+                if (filter is null)
+                {
+                    CpuGemm.Multiply(true, false, o, rows, n, 1f, a, b, 1f, dWeight.Span[..(o * rows)]);
+                    return;
+                }
+
+                CpuGemm.Multiply(true, false, o, rows, n, 1f, a, b, 0f, filter.AsSpan(0, o * rows));
+                ScatterAddWeight(filter, false, g, o, k, dWeight);
+            }
+            finally
+            {
+                Return(filter, columns, gradient);
+            }
+        }
+
+        // x [N, C] is the class's transposed im2col matrix when the input is one pixel and that pixel the one tap.
+        private static bool IsDirect(ConvolutionGeometry g, TapClass k) => g.InputPlane == 1 && k.Taps == 1 && k.Inputs[0] == 0;
+
+        private static void Return(params float[]?[] arrays)
+        {
+            foreach (var array in arrays)
+            {
+                if (array is not null)
+                {
+                    ArrayPool<float>.Shared.Return(array);
+                }
+            }
+        }
+
+        // columns[n, c·T + t] = x[n, c, input of tap t] (zero in the padding).
+        private static unsafe void Im2ColRows(CpuBuffer x, ConvolutionGeometry g, TapClass k, float[] columns)
+        {
+            int channels = g.Channels, taps = k.Taps, plane = g.InputPlane, rows = channels * taps;
+            ForRange(g.Batch, (long)g.Batch * rows, (n0, n1) =>
+            {
+                fixed (float* px = x.Array, pc = columns)
+                fixed (int* offsets = k.Inputs)
+                {
+                    for (int n = n0; n < n1; n++)
+                    {
+                        float* src = px + x.Offset + ((long)n * channels * plane);
+                        float* dst = pc + ((long)n * rows);
+                        for (int c = 0; c < channels; c++, src += plane, dst += taps)
+                        {
+                            for (int t = 0; t < taps; t++)
+                            {
+                                int at = offsets[t];
+                                dst[t] = at >= 0 ? src[at] : 0f;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+
+        // dx[n, c, input of tap t] += columns[n, c·T + t] (padding entries dropped).
+        private static unsafe void Col2ImRows(float[] columns, ConvolutionGeometry g, TapClass k, CpuBuffer dx)
+        {
+            int channels = g.Channels, taps = k.Taps, plane = g.InputPlane, rows = channels * taps;
+            ForRange(g.Batch, (long)g.Batch * rows, (n0, n1) =>
+            {
+                fixed (float* px = dx.Array, pc = columns)
+                fixed (int* offsets = k.Inputs)
+                {
+                    for (int n = n0; n < n1; n++)
+                    {
+                        float* dst = px + dx.Offset + ((long)n * channels * plane);
+                        float* src = pc + ((long)n * rows);
+                        for (int c = 0; c < channels; c++, dst += plane, src += taps)
+                        {
+                            for (int t = 0; t < taps; t++)
+                            {
+                                int at = offsets[t];
+                                if (at >= 0)
+                                {
+                                    dst[at] += src[t];
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        }
+
+        // gradient[n, o] = dy[n, o, the class's position].
+        private static void GatherRows(CpuBuffer dy, ConvolutionGeometry g, int outChannels, TapClass k, float[] gradient)
+        {
+            int at = k.Outputs[0], plane = g.OutputPlane, total = g.Batch * outChannels;
+            ReadOnlySpan<float> src = dy.Span;
+            for (int i = 0; i < total; i++)
+            {
+                gradient[i] = src[(i * plane) + at];
+            }
+        }
     }
 }
