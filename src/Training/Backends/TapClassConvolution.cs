@@ -15,11 +15,15 @@ namespace OnePass.Training.Backends;
 /// Along one axis the kernel rows inside the image for output row ho are the contiguous range
 /// [max(0, p − ho·s), min(kh, H + p − ho·s)), non-increasing at both ends as ho grows, so equal ranges come in runs of
 /// consecutive rows (<see cref="Runs"/>); a class is one row run by one column run, a rectangle of output positions
-/// (at most nine for a 3×3 pad-1 kernel). For a class with T = tr·tc taps and P positions the im2col matrix of n
-/// images is [C·T, n·P] (row (c·tr + i')·tc + j', column image·P + position), the weight columns W_c [O, C·T], the
-/// forward W_c·col scattered into y, backward data W_cᵀ·dy_c added back through the class's col2im, backward filter
-/// dy_c·colᵀ added into the class's taps of dW. Every entry of a class's im2col is inside the image, so no loop tests
-/// bounds. The batch is split into chunks whose im2col matrix stays in cache, as in <see cref="Im2ColConvolution"/>.
+/// (at most nine for a 3×3 pad-1 kernel). An axis where under 15 % of the window entries are padding (an 8×8 plane
+/// with a 3×3 kernel, the ResNet stem) stays one run over all taps, its few padded entries multiplied as zeros:
+/// splitting it would trade a small saving for several small, slow products. For a class with T taps and P
+/// positions the im2col matrix of n images is [C·T, n·P] (row c·T + t, column image·P + position), gathered through
+/// a precomputed offset per (tap, position); the weight columns W_c [O, C·T] are gathered per call (W itself when the
+/// class has every tap), the forward is W_c·col scattered into y, backward data W_cᵀ·dy_c added back through the
+/// class's col2im, backward filter dy_c·colᵀ added into the class's taps of dW. The batch is split into chunks whose
+/// im2col matrix stays in cache, as in <see cref="Im2ColConvolution"/>. Classes of one position (all of a 1×1 or
+/// 2×2 output) take the images as the product's rows instead (see <c>SinglePosition</c>).
 /// </remarks>
 internal static class TapClassConvolution
 {

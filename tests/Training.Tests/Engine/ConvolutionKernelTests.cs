@@ -133,6 +133,24 @@ public sealed class ConvolutionKernelTests
         Assert.True(Oracle.RelativeError(Down(dw), dwExact.Select((v, i) => v + dw0[i]).ToArray()) < 1e-5, "backward filter");
     }
 
+    [Theory]
+    [InlineData(1, 1, 3, 1, 1, 1, 1)] // 1x1: the centre tap only
+    [InlineData(2, 2, 3, 1, 1, 4, 16)] // 2x2: four corners of four taps
+    [InlineData(4, 4, 3, 1, 1, 9, 49)] // 4x4: corners (4 taps), edges (6) and the middle (9)
+    [InlineData(8, 8, 3, 1, 1, 1, 9)] // 8x8: little padding, one class with every tap
+    [InlineData(32, 32, 7, 2, 3, 1, 49)] // the ResNet stem: one class
+    [InlineData(4, 4, 1, 1, 1, 9, 1)] // 1x1 kernel, padding 1: border windows see no tap
+    public void Tap_classes_split_only_padded_axes_and_cover_every_output_position_once(int h, int w, int k, int stride, int padding, int classes, int tapsInAll)
+    {
+        var g = new ConvolutionGeometry(1, 1, h, w, k, k, stride, padding);
+        var found = TapClassConvolution.Classes(g);
+        Assert.Equal(classes, found.Length);
+        Assert.Equal(tapsInAll, found.Sum(c => c.Taps));
+
+        var seen = found.SelectMany(c => c.Outputs).Order().ToArray();
+        Assert.Equal(Enumerable.Range(0, g.OutputPlane), seen);
+    }
+
     [Fact]
     public void An_empty_batch_changes_nothing_and_short_buffers_are_rejected()
     {
