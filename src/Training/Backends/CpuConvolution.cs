@@ -4,18 +4,14 @@ using OnePass.Training.Tensors;
 namespace OnePass.Training.Backends;
 
 /// <summary>
-/// The convolution and pooling family on the CPU: the convolution by im2col and the packed SGEMM
-/// (<see cref="Im2ColConvolution"/> over this class's im2col, col2im and layout transposes, with scratch from the
-/// shared array pool), max pooling with recorded winners and global average pooling. Work is split across cores by
-/// image planes, which never share an output element, so no kernel needs locks.
+/// The convolution and pooling family on the CPU: the convolution by padding-aware im2col and the packed SGEMM
+/// (<see cref="TapClassConvolution"/>, which multiplies only the kernel taps inside the image), max pooling with
+/// recorded winners and global average pooling. Work is split across cores by image planes, which never share an
+/// output element, so no kernel needs locks. The plain im2col primitives (<see cref="IIm2ColKernels"/>) stay as the
+/// host reference for the CUDA family's fallback and its emulation tests.
 /// </summary>
 internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
 {
-    private readonly Im2ColConvolution im2col;
-
-    /// <summary>Creates the family.</summary>
-    public CpuConvolution() => im2col = new Im2ColConvolution(this);
-
     // Below this many elements touched a kernel stays on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 15;
 
@@ -56,16 +52,31 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
     }
 
     /// <inheritdoc />
-    public void ConvolutionForward(DeviceBuffer x, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer y, float beta) =>
-        im2col.Forward(x, weight, geometry, outChannels, y, beta);
+    public void ConvolutionForward(DeviceBuffer x, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer y, float beta)
+    {
+        if (Im2ColConvolution.Check(geometry, outChannels, x, weight, y))
+        {
+            TapClassConvolution.Forward(Cpu(x), Cpu(weight), geometry, outChannels, Cpu(y), beta);
+        }
+    }
 
     /// <inheritdoc />
-    public void ConvolutionBackwardData(DeviceBuffer dy, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dx) =>
-        im2col.BackwardData(dy, weight, geometry, outChannels, dx);
+    public void ConvolutionBackwardData(DeviceBuffer dy, DeviceBuffer weight, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dx)
+    {
+        if (Im2ColConvolution.Check(geometry, outChannels, dx, weight, dy))
+        {
+            TapClassConvolution.BackwardData(Cpu(dy), Cpu(weight), geometry, outChannels, Cpu(dx));
+        }
+    }
 
     /// <inheritdoc />
-    public void ConvolutionBackwardFilter(DeviceBuffer x, DeviceBuffer dy, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dWeight) =>
-        im2col.BackwardFilter(x, dy, geometry, outChannels, dWeight);
+    public void ConvolutionBackwardFilter(DeviceBuffer x, DeviceBuffer dy, ConvolutionGeometry geometry, int outChannels, DeviceBuffer dWeight)
+    {
+        if (Im2ColConvolution.Check(geometry, outChannels, x, dWeight, dy))
+        {
+            TapClassConvolution.BackwardFilter(Cpu(x), Cpu(dy), geometry, outChannels, Cpu(dWeight));
+        }
+    }
 
     /// <inheritdoc />
     public void Gemm(bool transposeA, bool transposeB, int m, int n, int k, float alpha, DeviceBuffer a, DeviceBuffer b, float beta, DeviceBuffer c)

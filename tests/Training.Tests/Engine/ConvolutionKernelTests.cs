@@ -8,7 +8,8 @@ namespace OnePass.Training.Tests.Engine;
 /// BackwardFilter, AddChannelBias) against double-precision definitions written here: the forward from
 /// <see cref="ConvolutionOracle"/>, each adjoint by scattering every product of the forward sum back to where it came
 /// from. Covers beta 0 over NaN (must not read y), beta 1 and a general beta, accumulation onto non-zero adjoints,
-/// several im2col chunks, strides, padding and non-square kernels.
+/// several im2col chunks, strides, padding and non-square kernels, and every shape of the padding-aware classes
+/// (1×1 and 2×2 inputs, odd sizes, kernels larger than the input, windows entirely in the padding).
 /// </summary>
 public sealed class ConvolutionKernelTests
 {
@@ -65,6 +66,19 @@ public sealed class ConvolutionKernelTests
     [InlineData(2, 4, 6, 6, 3, 1, 1, 1, 0)] // 1x1
     [InlineData(1, 2, 9, 9, 2, 7, 7, 3, 3)] // kernel as large as the padded input allows
     [InlineData(5, 32, 40, 40, 8, 3, 3, 1, 1)] // several im2col chunks (four images, then one)
+    [InlineData(3, 5, 1, 1, 6, 3, 3, 1, 1)] // 1x1 input: only the centre tap is inside the image
+    [InlineData(4, 3, 2, 2, 5, 3, 3, 1, 1)] // 2x2 input: four classes of four taps
+    [InlineData(2, 3, 2, 2, 4, 3, 3, 2, 1)] // 2x2 to 1x1 with stride 2
+    [InlineData(2, 2, 7, 5, 3, 3, 3, 1, 1)] // odd, non-square sizes: nine classes
+    [InlineData(3, 2, 9, 7, 4, 3, 3, 2, 1)] // stride 2 over odd sizes
+    [InlineData(2, 3, 11, 9, 4, 7, 7, 2, 3)] // the ResNet stem's 7x7 stride 2 padding 3
+    [InlineData(2, 2, 3, 3, 3, 7, 7, 1, 3)] // kernel larger than the input
+    [InlineData(2, 2, 2, 3, 3, 5, 5, 2, 2)] // kernel larger than the input, stride 2
+    [InlineData(2, 3, 4, 4, 2, 1, 1, 1, 1)] // 1x1 kernel with padding: the border windows see only padding
+    [InlineData(2, 3, 5, 5, 2, 1, 1, 2, 2)] // ... with stride 2, so whole rows and columns of windows do
+    [InlineData(3, 2, 6, 5, 3, 2, 2, 1, 1)] // even kernel, padding 1: one-sided classes
+    [InlineData(2, 2, 4, 4, 3, 3, 1, 1, 1)] // 3x1 kernel: only rows split into classes
+    [InlineData(60, 128, 8, 8, 4, 3, 3, 1, 1)] // the corner and edge classes in one chunk, the middle in two
     public void Whole_convolution_calls_match_the_double_definitions(int n, int ch, int h, int wd, int o, int kh, int kw, int stride, int padding)
     {
         var random = new Random((n * 97) + (ch * 13) + kh);
@@ -117,6 +131,24 @@ public sealed class ConvolutionKernelTests
         var dw = Up(dw0);
         conv.ConvolutionBackwardFilter(Up(x), Up(dy), g, o, dw);
         Assert.True(Oracle.RelativeError(Down(dw), dwExact.Select((v, i) => v + dw0[i]).ToArray()) < 1e-5, "backward filter");
+    }
+
+    [Theory]
+    [InlineData(1, 1, 3, 1, 1, 1, 1)] // 1x1: the centre tap only
+    [InlineData(2, 2, 3, 1, 1, 4, 16)] // 2x2: four corners of four taps
+    [InlineData(4, 4, 3, 1, 1, 9, 49)] // 4x4: corners (4 taps), edges (6) and the middle (9)
+    [InlineData(8, 8, 3, 1, 1, 1, 9)] // 8x8: little padding, one class with every tap
+    [InlineData(32, 32, 7, 2, 3, 1, 49)] // the ResNet stem: one class
+    [InlineData(4, 4, 1, 1, 1, 9, 1)] // 1x1 kernel, padding 1: border windows see no tap
+    public void Tap_classes_split_only_padded_axes_and_cover_every_output_position_once(int h, int w, int k, int stride, int padding, int classes, int tapsInAll)
+    {
+        var g = new ConvolutionGeometry(1, 1, h, w, k, k, stride, padding);
+        var found = TapClassConvolution.Classes(g);
+        Assert.Equal(classes, found.Length);
+        Assert.Equal(tapsInAll, found.Sum(c => c.Taps));
+
+        var seen = found.SelectMany(c => c.Outputs).Order().ToArray();
+        Assert.Equal(Enumerable.Range(0, g.OutputPlane), seen);
     }
 
     [Fact]
