@@ -33,7 +33,45 @@ internal static unsafe class CpuGemm
     private const long ParallelThreshold = 1L << 19;
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, op(A) m×k, op(B) k×n.</summary>
+    private static readonly bool Trace = Environment.GetEnvironmentVariable("ONEPASS_GEMM_TRACE") == "1";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, int, int, int), (long Count, long Ticks)> TraceTable = new();
+
+    static CpuGemm()
+    {
+        if (Trace)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                double total = 0;
+                foreach (var kv in TraceTable.OrderByDescending(kv => kv.Value.Ticks))
+                {
+                    var (ta, tb, m, n, k) = kv.Key;
+                    double ms = kv.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                    total += ms;
+                    double gf = 2.0 * m * n * k * kv.Value.Count / (ms * 1e6);
+                    Console.Error.WriteLine($"GEMM ta={(ta ? 1 : 0)} tb={(tb ? 1 : 0)} m={m} n={n} k={k} count={kv.Value.Count} ms={ms:F1} gflops={gf:F1}");
+                }
+
+                Console.Error.WriteLine($"GEMM total ms={total:F1}");
+            };
+        }
+    }
+
     public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        if (!Trace)
+        {
+            MultiplyCore(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+            return;
+        }
+
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        MultiplyCore(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+        long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        TraceTable.AddOrUpdate((transposeA, transposeB, m, n, k), (1, dt), (_, v) => (v.Count + 1, v.Ticks + dt));
+    }
+
+    private static void MultiplyCore(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
     {
         if (m == 0 || n == 0)
         {
@@ -106,7 +144,8 @@ internal static unsafe class CpuGemm
         int mPanels = (i1 - i0 + MR - 1) / MR;
         int nPanels = (j1 - j0 + NR - 1) / NR;
         int kcMax = Math.Min(KC, k);
-        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
+        bool inPlaceA = !transposeA && NR == 32;
+        float[] packedA = ArrayPool<float>.Shared.Rent(inPlaceA ? 1 : mPanels * MR * kcMax);
         float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
         float* tile = stackalloc float[MR * 32];
         try
@@ -123,10 +162,15 @@ internal static unsafe class CpuGemm
                         PackBPanel(b, transposeB, n, k, p0, kc, j, Math.Min(NR, j1 - j), pB + ((long)q * NR * kc));
                     }
 
-                    for (int q = 0; q < mPanels; q++)
+                    // An untransposed A is read in place by the AVX-512 kernel (its rows are contiguous in k), which
+                    // saves a scalar transposing copy that costs a lot when op(B) has few columns.
+                    if (!inPlaceA)
                     {
-                        int i = i0 + (q * MR);
-                        PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                        for (int q = 0; q < mPanels; q++)
+                        {
+                            int i = i0 + (q * MR);
+                            PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                        }
                     }
 
                     for (int ib = i0; ib < i1; ib += MC)
@@ -141,7 +185,11 @@ internal static unsafe class CpuGemm
                                 for (int i = ib; i < iEnd; i += MR)
                                 {
                                     float* aPanel = pA + ((long)((i - i0) / MR) * MR * kc);
-                                    if (NR == 32)
+                                    if (inPlaceA)
+                                    {
+                                        Kernel512Rows(kc, a + ((long)i * k) + p0, k, Math.Min(MR, i1 - i), bPanel, tile);
+                                    }
+                                    else if (NR == 32)
                                     {
                                         Kernel512(kc, aPanel, bPanel, 32, tile);
                                     }
@@ -613,6 +661,51 @@ internal static unsafe class CpuGemm
             c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
             a += MR;
             b += ldb;
+        }
+
+        c00.Store(tile); c01.Store(tile + 16);
+        c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80);
+        c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144);
+        c50.Store(tile + 160); c51.Store(tile + 176);
+    }
+
+    // The 6×32 AVX-512 micro-kernel with A read in place: row r of the tile's A is a + r·lda, k contiguous. Rows past
+    // `rows` repeat the last real one (their results are not stored). B is a packed panel, 32 values a k.
+    private static void Kernel512Rows(int kc, float* a, int lda, int rows, float* b, float* tile)
+    {
+        float* a0 = a;
+        float* a1 = a + ((long)Math.Min(1, rows - 1) * lda);
+        float* a2 = a + ((long)Math.Min(2, rows - 1) * lda);
+        float* a3 = a + ((long)Math.Min(3, rows - 1) * lda);
+        float* a4 = a + ((long)Math.Min(4, rows - 1) * lda);
+        float* a5 = a + ((long)Math.Min(5, rows - 1) * lda);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[p]);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[p]);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[p]);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[p]);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[p]);
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[p]);
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            b += 32;
         }
 
         c00.Store(tile); c01.Store(tile + 16);
