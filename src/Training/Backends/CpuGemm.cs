@@ -42,17 +42,18 @@ internal static unsafe class CpuGemm
         {
             AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             {
-                double total = 0;
+                double total = 0, flops = 0;
                 foreach (var kv in TraceTable.OrderByDescending(kv => kv.Value.Ticks))
                 {
                     var (ta, tb, m, n, k) = kv.Key;
                     double ms = kv.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
                     total += ms;
+                    flops += 2.0 * m * n * k * kv.Value.Count;
                     double gf = 2.0 * m * n * k * kv.Value.Count / (ms * 1e6);
                     Console.Error.WriteLine($"GEMM ta={(ta ? 1 : 0)} tb={(tb ? 1 : 0)} m={m} n={n} k={k} count={kv.Value.Count} ms={ms:F1} gflops={gf:F1}");
                 }
 
-                Console.Error.WriteLine($"GEMM total ms={total:F1}");
+                Console.Error.WriteLine($"GEMM total ms={total:F1} gflops={flops / (total * 1e6):F1}");
             };
         }
     }
@@ -94,7 +95,7 @@ internal static unsafe class CpuGemm
             }
 
             // B's rows are read in place, so they must be short enough that a k block of a strip spans few pages.
-            if (!transposeB && n <= StreamedColumns)
+            if (!transposeB && n <= StreamedColumns && m <= StreamRowsExp)
             {
                 StreamB(transposeA, m, n, k, alpha, a, b, beta, c);
                 return;
@@ -106,9 +107,9 @@ internal static unsafe class CpuGemm
             nint ua = (nint)pa, ub = (nint)pb, uc = (nint)pc;
             long work = (long)m * n * k;
 
-            // One fork per product: each thread packs and multiplies its own slice of C, split along the longer side
-            // (the shorter operand is then packed by every thread, which costs least).
-            if (n >= m)
+            // One fork per product: each thread packs and multiplies its own slice of C, split along the side whose
+            // panels divide more evenly over the threads.
+            if (SplitAlongColumns(m, n))
             {
                 int panels = (n + NR - 1) / NR;
                 Split(panels, Parts(work, panels), (q0, q1) =>
@@ -121,6 +122,19 @@ internal static unsafe class CpuGemm
                     Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, q0 * MR, Math.Min(m, q1 * MR), 0, n));
             }
         }
+    }
+
+    private static readonly int StreamRowsExp = int.Parse(Environment.GetEnvironmentVariable("EXP_STREAMROWS") ?? "64");
+
+    // Whether a parallel product is better split by column panels than by row panels: the side whose panels divide
+    // more evenly over the threads (the padded work of the busiest thread is smaller), ties going to the longer side.
+    private static bool SplitAlongColumns(int m, int n)
+    {
+        int threads = Environment.ProcessorCount;
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        long byColumns = (long)((nPanels + threads - 1) / threads) * NR * m;
+        long byRows = (long)((mPanels + threads - 1) / threads) * MR * n;
+        return byColumns < byRows || (byColumns == byRows && n >= m);
     }
 
     private static void ScaleC(Span<float> c, float beta)
@@ -227,6 +241,12 @@ internal static unsafe class CpuGemm
             return;
         }
 
+        if (transposeB && cols == NR && Avx.IsSupported)
+        {
+            PackTransposedPanel(b + ((long)j0 * k) + p0, k, kc, dst);
+            return;
+        }
+
         if (transposeB)
         {
             for (int q = 0; q < NR; q++)
@@ -260,6 +280,56 @@ internal static unsafe class CpuGemm
             }
 
             dst += NR;
+        }
+    }
+
+    // A full panel of a transposed B: NR rows of B (ldb apart, kc values each) become kc rows of NR values, eight by
+    // eight through register transposes; the last kc mod 8 values are moved one by one.
+    private static void PackTransposedPanel(float* src, int ldb, int kc, float* dst)
+    {
+        int kc8 = kc & ~7;
+        for (int q0 = 0; q0 < NR; q0 += 8)
+        {
+            float* s0 = src + ((long)q0 * ldb);
+            float* s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb, s4 = s3 + ldb, s5 = s4 + ldb, s6 = s5 + ldb, s7 = s6 + ldb;
+            float* d = dst + q0;
+            for (int p = 0; p < kc8; p += 8)
+            {
+                var t0 = Avx.UnpackLow(Vector256.Load(s0 + p), Vector256.Load(s1 + p));
+                var t1 = Avx.UnpackHigh(Vector256.Load(s0 + p), Vector256.Load(s1 + p));
+                var t2 = Avx.UnpackLow(Vector256.Load(s2 + p), Vector256.Load(s3 + p));
+                var t3 = Avx.UnpackHigh(Vector256.Load(s2 + p), Vector256.Load(s3 + p));
+                var t4 = Avx.UnpackLow(Vector256.Load(s4 + p), Vector256.Load(s5 + p));
+                var t5 = Avx.UnpackHigh(Vector256.Load(s4 + p), Vector256.Load(s5 + p));
+                var t6 = Avx.UnpackLow(Vector256.Load(s6 + p), Vector256.Load(s7 + p));
+                var t7 = Avx.UnpackHigh(Vector256.Load(s6 + p), Vector256.Load(s7 + p));
+
+                // u_c holds column c (rows 0–3) in its low half and column c + 4 in its high half; v_c the same for rows 4–7.
+                var u0 = Avx.Shuffle(t0, t2, 0x44);
+                var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44);
+                var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var v0 = Avx.Shuffle(t4, t6, 0x44);
+                var v1 = Avx.Shuffle(t4, t6, 0xEE);
+                var v2 = Avx.Shuffle(t5, t7, 0x44);
+                var v3 = Avx.Shuffle(t5, t7, 0xEE);
+                float* row = d + ((long)p * NR);
+                Avx.Permute2x128(u0, v0, 0x20).Store(row);
+                Avx.Permute2x128(u1, v1, 0x20).Store(row + NR);
+                Avx.Permute2x128(u2, v2, 0x20).Store(row + (2 * NR));
+                Avx.Permute2x128(u3, v3, 0x20).Store(row + (3 * NR));
+                Avx.Permute2x128(u0, v0, 0x31).Store(row + (4 * NR));
+                Avx.Permute2x128(u1, v1, 0x31).Store(row + (5 * NR));
+                Avx.Permute2x128(u2, v2, 0x31).Store(row + (6 * NR));
+                Avx.Permute2x128(u3, v3, 0x31).Store(row + (7 * NR));
+            }
+
+            for (int p = kc8; p < kc; p++)
+            {
+                float* row = d + ((long)p * NR);
+                row[0] = s0[p]; row[1] = s1[p]; row[2] = s2[p]; row[3] = s3[p];
+                row[4] = s4[p]; row[5] = s5[p]; row[6] = s6[p]; row[7] = s7[p];
+            }
         }
     }
 
