@@ -26,6 +26,9 @@ public sealed class GemmTests
     [InlineData(71, 33, 256)]
     [InlineData(67, 64, 513)]
     [InlineData(96, 31, 257)]
+    // Few rows but more than 512 columns (blocked rather than streamed), fewer rows than one tile.
+    [InlineData(5, 600, 40)]
+    [InlineData(20, 530, 270)]
     public void MatchesNaiveProductForAllTransposes(int m, int n, int k)
     {
         var random = new Random(m * 31 + n * 7 + k);
