@@ -27,7 +27,8 @@ internal static unsafe class CpuGemm
 
     // ... and, for a transposed B, at most this many elements in A; for an untransposed B, at most this many columns.
     private const long SmallRowsElements = 1L << 17;
-    // (Wider products run faster blocked, with B packed once per k block and A read in place.)
+    // (Wider products run faster blocked, with B packed once per k block and A read in place, unless k is so short
+    // that packing B costs about as much as using it, as in an MLP's weight gradient.)
     private const int StreamedColumns = 512;
 
     // Below this many multiply-adds a product runs on the calling thread: the hand-off costs more than it saves.
@@ -96,7 +97,7 @@ internal static unsafe class CpuGemm
             }
 
             // B's rows are read in place, so they must be short enough that a k block of a strip spans few pages.
-            if (!transposeB && n <= StreamedColumns)
+            if (!transposeB && (n <= StreamedColumns || k <= 64))
             {
                 StreamB(transposeA, m, n, k, alpha, a, b, beta, c);
                 return;
