@@ -27,13 +27,54 @@ internal static unsafe class CpuGemm
 
     // ... and, for a transposed B, at most this many elements in A; for an untransposed B, at most this many columns.
     private const long SmallRowsElements = 1L << 17;
-    private const int StreamedColumns = 4096;
+    // (Wider products run faster blocked, with B packed once per k block and A read in place, unless k is so short
+    // that packing B costs about as much as using it, as in an MLP's weight gradient.)
+    private const int StreamedColumns = 512;
 
     // Below this many multiply-adds a product runs on the calling thread: the hand-off costs more than it saves.
     private const long ParallelThreshold = 1L << 19;
 
     /// <summary>C = alpha·op(A)·op(B) + beta·C, row-major, op(A) m×k, op(B) k×n.</summary>
+    private static readonly bool Trace = Environment.GetEnvironmentVariable("ONEPASS_GEMM_TRACE") == "1";
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(bool, bool, int, int, int), (long Count, long Ticks)> TraceTable = new();
+
+    static CpuGemm()
+    {
+        if (Trace)
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                double total = 0, flops = 0;
+                foreach (var kv in TraceTable.OrderByDescending(kv => kv.Value.Ticks))
+                {
+                    var (ta, tb, m, n, k) = kv.Key;
+                    double ms = kv.Value.Ticks * 1000.0 / System.Diagnostics.Stopwatch.Frequency;
+                    total += ms;
+                    flops += 2.0 * m * n * k * kv.Value.Count;
+                    double gf = 2.0 * m * n * k * kv.Value.Count / (ms * 1e6);
+                    Console.Error.WriteLine($"GEMM ta={(ta ? 1 : 0)} tb={(tb ? 1 : 0)} m={m} n={n} k={k} count={kv.Value.Count} ms={ms:F1} gflops={gf:F1}");
+                }
+
+                Console.Error.WriteLine($"GEMM total ms={total:F1} gflops={flops / (total * 1e6):F1}");
+            };
+        }
+    }
+
     public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        if (!Trace)
+        {
+            MultiplyCore(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+            return;
+        }
+
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+        MultiplyCore(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+        long dt = System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        TraceTable.AddOrUpdate((transposeA, transposeB, m, n, k), (1, dt), (_, v) => (v.Count + 1, v.Ticks + dt));
+    }
+
+    private static void MultiplyCore(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
     {
         if (m == 0 || n == 0)
         {
@@ -56,7 +97,7 @@ internal static unsafe class CpuGemm
             }
 
             // B's rows are read in place, so they must be short enough that a k block of a strip spans few pages.
-            if (!transposeB && n <= StreamedColumns)
+            if (!transposeB && (n <= StreamedColumns || k <= 64))
             {
                 StreamB(transposeA, m, n, k, alpha, a, b, beta, c);
                 return;
@@ -68,9 +109,9 @@ internal static unsafe class CpuGemm
             nint ua = (nint)pa, ub = (nint)pb, uc = (nint)pc;
             long work = (long)m * n * k;
 
-            // One fork per product: each thread packs and multiplies its own slice of C, split along the longer side
-            // (the shorter operand is then packed by every thread, which costs least).
-            if (n >= m)
+            // One fork per product: each thread packs and multiplies its own slice of C, split along the side whose
+            // panels divide more evenly over the threads.
+            if (SplitAlongColumns(m, n))
             {
                 int panels = (n + NR - 1) / NR;
                 Split(panels, Parts(work, panels), (q0, q1) =>
@@ -83,6 +124,18 @@ internal static unsafe class CpuGemm
                     Block((float*)ua, (float*)ub, (float*)uc, m, n, k, transposeA, transposeB, alpha, beta, q0 * MR, Math.Min(m, q1 * MR), 0, n));
             }
         }
+    }
+
+
+    // Whether a parallel product is better split by column panels than by row panels: the side whose panels divide
+    // more evenly over the threads (the padded work of the busiest thread is smaller), ties going to the longer side.
+    private static bool SplitAlongColumns(int m, int n)
+    {
+        int threads = Environment.ProcessorCount;
+        int nPanels = (n + NR - 1) / NR, mPanels = (m + MR - 1) / MR;
+        long byColumns = (long)((nPanels + threads - 1) / threads) * NR * m;
+        long byRows = (long)((mPanels + threads - 1) / threads) * MR * n;
+        return byColumns < byRows || (byColumns == byRows && n >= m);
     }
 
     private static void ScaleC(Span<float> c, float beta)
@@ -106,7 +159,8 @@ internal static unsafe class CpuGemm
         int mPanels = (i1 - i0 + MR - 1) / MR;
         int nPanels = (j1 - j0 + NR - 1) / NR;
         int kcMax = Math.Min(KC, k);
-        float[] packedA = ArrayPool<float>.Shared.Rent(mPanels * MR * kcMax);
+        bool inPlaceA = !transposeA && NR == 32;
+        float[] packedA = ArrayPool<float>.Shared.Rent(inPlaceA ? 1 : mPanels * MR * kcMax);
         float[] packedB = ArrayPool<float>.Shared.Rent(nPanels * NR * kcMax);
         float* tile = stackalloc float[MR * 32];
         try
@@ -123,10 +177,15 @@ internal static unsafe class CpuGemm
                         PackBPanel(b, transposeB, n, k, p0, kc, j, Math.Min(NR, j1 - j), pB + ((long)q * NR * kc));
                     }
 
-                    for (int q = 0; q < mPanels; q++)
+                    // An untransposed A is read in place by the AVX-512 kernel (its rows are contiguous in k), which
+                    // saves a scalar transposing copy that costs a lot when op(B) has few columns.
+                    if (!inPlaceA)
                     {
-                        int i = i0 + (q * MR);
-                        PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                        for (int q = 0; q < mPanels; q++)
+                        {
+                            int i = i0 + (q * MR);
+                            PackAPanel(a, transposeA, m, k, p0, kc, i, Math.Min(MR, i1 - i), pA + ((long)q * MR * kc));
+                        }
                     }
 
                     for (int ib = i0; ib < i1; ib += MC)
@@ -141,7 +200,11 @@ internal static unsafe class CpuGemm
                                 for (int i = ib; i < iEnd; i += MR)
                                 {
                                     float* aPanel = pA + ((long)((i - i0) / MR) * MR * kc);
-                                    if (NR == 32)
+                                    if (inPlaceA)
+                                    {
+                                        Kernel512Rows(kc, a + ((long)i * k) + p0, k, Math.Min(MR, i1 - i), bPanel, tile);
+                                    }
+                                    else if (NR == 32)
                                     {
                                         Kernel512(kc, aPanel, bPanel, 32, tile);
                                     }
@@ -179,6 +242,12 @@ internal static unsafe class CpuGemm
             return;
         }
 
+        if (transposeB && cols == NR && Avx.IsSupported)
+        {
+            PackTransposedPanel(b + ((long)j0 * k) + p0, k, kc, dst);
+            return;
+        }
+
         if (transposeB)
         {
             for (int q = 0; q < NR; q++)
@@ -212,6 +281,56 @@ internal static unsafe class CpuGemm
             }
 
             dst += NR;
+        }
+    }
+
+    // A full panel of a transposed B: NR rows of B (ldb apart, kc values each) become kc rows of NR values, eight by
+    // eight through register transposes; the last kc mod 8 values are moved one by one.
+    private static void PackTransposedPanel(float* src, int ldb, int kc, float* dst)
+    {
+        int kc8 = kc & ~7;
+        for (int q0 = 0; q0 < NR; q0 += 8)
+        {
+            float* s0 = src + ((long)q0 * ldb);
+            float* s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb, s4 = s3 + ldb, s5 = s4 + ldb, s6 = s5 + ldb, s7 = s6 + ldb;
+            float* d = dst + q0;
+            for (int p = 0; p < kc8; p += 8)
+            {
+                var t0 = Avx.UnpackLow(Vector256.Load(s0 + p), Vector256.Load(s1 + p));
+                var t1 = Avx.UnpackHigh(Vector256.Load(s0 + p), Vector256.Load(s1 + p));
+                var t2 = Avx.UnpackLow(Vector256.Load(s2 + p), Vector256.Load(s3 + p));
+                var t3 = Avx.UnpackHigh(Vector256.Load(s2 + p), Vector256.Load(s3 + p));
+                var t4 = Avx.UnpackLow(Vector256.Load(s4 + p), Vector256.Load(s5 + p));
+                var t5 = Avx.UnpackHigh(Vector256.Load(s4 + p), Vector256.Load(s5 + p));
+                var t6 = Avx.UnpackLow(Vector256.Load(s6 + p), Vector256.Load(s7 + p));
+                var t7 = Avx.UnpackHigh(Vector256.Load(s6 + p), Vector256.Load(s7 + p));
+
+                // u_c holds column c (rows 0–3) in its low half and column c + 4 in its high half; v_c the same for rows 4–7.
+                var u0 = Avx.Shuffle(t0, t2, 0x44);
+                var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44);
+                var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var v0 = Avx.Shuffle(t4, t6, 0x44);
+                var v1 = Avx.Shuffle(t4, t6, 0xEE);
+                var v2 = Avx.Shuffle(t5, t7, 0x44);
+                var v3 = Avx.Shuffle(t5, t7, 0xEE);
+                float* row = d + ((long)p * NR);
+                Avx.Permute2x128(u0, v0, 0x20).Store(row);
+                Avx.Permute2x128(u1, v1, 0x20).Store(row + NR);
+                Avx.Permute2x128(u2, v2, 0x20).Store(row + (2 * NR));
+                Avx.Permute2x128(u3, v3, 0x20).Store(row + (3 * NR));
+                Avx.Permute2x128(u0, v0, 0x31).Store(row + (4 * NR));
+                Avx.Permute2x128(u1, v1, 0x31).Store(row + (5 * NR));
+                Avx.Permute2x128(u2, v2, 0x31).Store(row + (6 * NR));
+                Avx.Permute2x128(u3, v3, 0x31).Store(row + (7 * NR));
+            }
+
+            for (int p = kc8; p < kc; p++)
+            {
+                float* row = d + ((long)p * NR);
+                row[0] = s0[p]; row[1] = s1[p]; row[2] = s2[p]; row[3] = s3[p];
+                row[4] = s4[p]; row[5] = s5[p]; row[6] = s6[p]; row[7] = s7[p];
+            }
         }
     }
 
@@ -613,6 +732,51 @@ internal static unsafe class CpuGemm
             c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
             a += MR;
             b += ldb;
+        }
+
+        c00.Store(tile); c01.Store(tile + 16);
+        c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80);
+        c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144);
+        c50.Store(tile + 160); c51.Store(tile + 176);
+    }
+
+    // The 6×32 AVX-512 micro-kernel with A read in place: row r of the tile's A is a + r·lda, k contiguous. Rows past
+    // `rows` repeat the last real one (their results are not stored). B is a packed panel, 32 values a k.
+    private static void Kernel512Rows(int kc, float* a, int lda, int rows, float* b, float* tile)
+    {
+        float* a0 = a;
+        float* a1 = a + ((long)Math.Min(1, rows - 1) * lda);
+        float* a2 = a + ((long)Math.Min(2, rows - 1) * lda);
+        float* a3 = a + ((long)Math.Min(3, rows - 1) * lda);
+        float* a4 = a + ((long)Math.Min(4, rows - 1) * lda);
+        float* a5 = a + ((long)Math.Min(5, rows - 1) * lda);
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[p]);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[p]);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[p]);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[p]);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[p]);
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[p]);
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+            b += 32;
         }
 
         c00.Store(tile); c01.Store(tile + 16);

@@ -22,6 +22,13 @@ public sealed class GemmTests
     [InlineData(64, 97, 45)]
     [InlineData(65, 40, 20)]
     [InlineData(13, 37, 600)]
+    // The blocked path with A read in place: rows one short of and one past a 6-row tile, k at and past a 256 block.
+    [InlineData(71, 33, 256)]
+    [InlineData(67, 64, 513)]
+    [InlineData(96, 31, 257)]
+    // Few rows but more than 512 columns (blocked rather than streamed), fewer rows than one tile.
+    [InlineData(5, 600, 40)]
+    [InlineData(20, 530, 270)]
     public void MatchesNaiveProductForAllTransposes(int m, int n, int k)
     {
         var random = new Random(m * 31 + n * 7 + k);
