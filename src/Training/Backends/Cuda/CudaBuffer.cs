@@ -9,17 +9,13 @@ namespace OnePass.Training.Backends.Cuda;
 /// </summary>
 public sealed class CudaBuffer : DeviceBuffer
 {
-    private readonly CudaMemoryPool? pool;
-    private readonly long bucket;
-    private DeviceMemoryHandle? block;
+    private readonly PoolLease? lease;
 
     internal CudaBuffer(CudaMemoryPool pool, DeviceMemoryHandle block, long bucket, int length)
         : base(length)
     {
-        this.pool = pool;
-        this.block = block;
-        this.bucket = bucket;
-        Pointer = block.Pointer;
+        lease = new PoolLease(pool, block, bucket);
+        Pointer = lease.Pointer;
     }
 
     private CudaBuffer(ulong pointer, int length)
@@ -44,11 +40,9 @@ public sealed class CudaBuffer : DeviceBuffer
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        // Without Dispose the block stays with the pool, which frees it when the backend is disposed.
-        if (disposing && block is not null)
+        if (disposing)
         {
-            pool!.Return(block, bucket);
-            block = null;
+            lease?.Return();
         }
     }
 }

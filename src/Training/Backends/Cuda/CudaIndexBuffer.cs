@@ -9,17 +9,13 @@ namespace OnePass.Training.Backends.Cuda;
 /// </summary>
 public sealed class CudaIndexBuffer : IndexBuffer
 {
-    private readonly CudaMemoryPool? pool;
-    private readonly long bucket;
-    private DeviceMemoryHandle? block;
+    private readonly PoolLease? lease;
 
     internal CudaIndexBuffer(CudaMemoryPool pool, DeviceMemoryHandle block, long bucket, int length)
         : base(length)
     {
-        this.pool = pool;
-        this.block = block;
-        this.bucket = bucket;
-        Pointer = block.Pointer;
+        lease = new PoolLease(pool, block, bucket);
+        Pointer = lease.Pointer;
     }
 
     private CudaIndexBuffer(ulong pointer, int length)
@@ -44,10 +40,9 @@ public sealed class CudaIndexBuffer : IndexBuffer
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing && block is not null)
+        if (disposing)
         {
-            pool!.Return(block, bucket);
-            block = null;
+            lease?.Return();
         }
     }
 }
