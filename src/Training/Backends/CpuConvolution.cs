@@ -56,7 +56,14 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
     {
         if (Im2ColConvolution.Check(geometry, outChannels, x, weight, y))
         {
-            TapClassConvolution.Forward(Cpu(x), Cpu(weight), geometry, outChannels, Cpu(y), beta);
+            if (WinogradConvolution.Applies(geometry, outChannels))
+            {
+                WinogradConvolution.Forward(Cpu(x), Cpu(weight), geometry, outChannels, Cpu(y), beta);
+            }
+            else
+            {
+                TapClassConvolution.Forward(Cpu(x), Cpu(weight), geometry, outChannels, Cpu(y), beta);
+            }
         }
     }
 
@@ -65,7 +72,14 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
     {
         if (Im2ColConvolution.Check(geometry, outChannels, dx, weight, dy))
         {
-            TapClassConvolution.BackwardData(Cpu(dy), Cpu(weight), geometry, outChannels, Cpu(dx));
+            if (WinogradConvolution.Applies(geometry, outChannels))
+            {
+                WinogradConvolution.BackwardData(Cpu(dy), Cpu(weight), geometry, outChannels, Cpu(dx));
+            }
+            else
+            {
+                TapClassConvolution.BackwardData(Cpu(dy), Cpu(weight), geometry, outChannels, Cpu(dx));
+            }
         }
     }
 
@@ -74,7 +88,14 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
     {
         if (Im2ColConvolution.Check(geometry, outChannels, x, dWeight, dy))
         {
-            TapClassConvolution.BackwardFilter(Cpu(x), Cpu(dy), geometry, outChannels, Cpu(dWeight));
+            if (WinogradConvolution.Applies(geometry, outChannels))
+            {
+                WinogradConvolution.BackwardFilter(Cpu(x), Cpu(dy), geometry, outChannels, Cpu(dWeight));
+            }
+            else
+            {
+                TapClassConvolution.BackwardFilter(Cpu(x), Cpu(dy), geometry, outChannels, Cpu(dWeight));
+            }
         }
     }
 

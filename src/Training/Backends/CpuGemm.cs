@@ -407,7 +407,29 @@ internal static unsafe class CpuGemm
 
     // How many threads a product of this many multiply-adds, cut into `pieces` independent pieces, is split over.
     private static int Parts(long multiplyAdds, int pieces) =>
-        multiplyAdds >= ParallelThreshold && Environment.ProcessorCount > 1 ? Math.Max(1, Math.Min(Environment.ProcessorCount, pieces)) : 1;
+        !onOneThread && multiplyAdds >= ParallelThreshold && Environment.ProcessorCount > 1 ? Math.Max(1, Math.Min(Environment.ProcessorCount, pieces)) : 1;
+
+    // Set while a caller that already runs several products in parallel asks for each to stay on its thread.
+    [ThreadStatic]
+    private static bool onOneThread;
+
+    /// <summary>
+    /// <see cref="Multiply"/> on the calling thread only, for callers that run many small independent products in
+    /// parallel themselves (splitting each across cores would cost a fork and a join per product).
+    /// </summary>
+    public static void MultiplyOnThisThread(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float beta, Span<float> c)
+    {
+        bool was = onOneThread;
+        onOneThread = true;
+        try
+        {
+            Multiply(transposeA, transposeB, m, n, k, alpha, a, b, beta, c);
+        }
+        finally
+        {
+            onOneThread = was;
+        }
+    }
 
     // Runs body(first, end) over `parts` contiguous ranges of [0, count), in parallel when parts > 1.
     private static void Split(int count, int parts, Action<int, int> body)

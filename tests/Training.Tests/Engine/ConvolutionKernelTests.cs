@@ -79,6 +79,10 @@ public sealed class ConvolutionKernelTests
     [InlineData(3, 2, 6, 5, 3, 2, 2, 1, 1)] // even kernel, padding 1: one-sided classes
     [InlineData(2, 2, 4, 4, 3, 3, 1, 1, 1)] // 3x1 kernel: only rows split into classes
     [InlineData(60, 128, 8, 8, 4, 3, 3, 1, 1)] // the corner and edge classes in one chunk, the middle in two
+    [InlineData(9, 3, 8, 8, 5, 3, 3, 1, 1)] // Winograd F(2x2, 3x3): 16 tiles, a second lane group of one image
+    [InlineData(2, 3, 9, 10, 4, 3, 3, 1, 0)] // ... without padding, outputs 7x8: partial tiles
+    [InlineData(17, 16, 4, 4, 24, 3, 3, 1, 1)] // ... four tiles per 4x4 plane, three lane groups
+    [InlineData(20, 32, 40, 40, 8, 3, 3, 1, 1)] // ... three lane groups in two chunks
     public void Whole_convolution_calls_match_the_double_definitions(int n, int ch, int h, int wd, int o, int kh, int kw, int stride, int padding)
     {
         var random = new Random((n * 97) + (ch * 13) + kh);
@@ -149,6 +153,72 @@ public sealed class ConvolutionKernelTests
 
         var seen = found.SelectMany(c => c.Outputs).Order().ToArray();
         Assert.Equal(Enumerable.Range(0, g.OutputPlane), seen);
+    }
+
+    [Theory]
+    [InlineData(9, 3, 8, 8, 5, 1, true)]
+    [InlineData(2, 3, 9, 10, 4, 0, true)]
+    [InlineData(17, 16, 4, 4, 24, 1, true)]
+    [InlineData(20, 32, 40, 40, 8, 1, true)]
+    [InlineData(100, 64, 8, 8, 64, 1, true)] // ResNet-18's first stage on CIFAR-10
+    [InlineData(100, 128, 4, 4, 128, 1, true)] // ... and its second: 4 tiles of 16 against 100 taps
+    [InlineData(100, 256, 2, 2, 256, 1, false)] // 2x2: the padding-aware path multiplies 16 taps, as one tile does
+    [InlineData(100, 512, 1, 1, 512, 1, false)]
+    [InlineData(2, 3, 5, 5, 4, 1, false)] // 5x5: nine tiles for 25 outputs cost 85 % of the direct taps
+    [InlineData(2, 2, 7, 5, 3, 1, false)] // 7x5: twelve tiles, 78 %
+    public void Winograd_takes_the_3x3_stride_1_convolutions_where_it_multiplies_less(int n, int c, int h, int w, int o, int padding, bool expected)
+    {
+        Assert.Equal(expected, WinogradConvolution.Applies(new ConvolutionGeometry(n, c, h, w, 3, 3, 1, padding), o));
+        Assert.False(WinogradConvolution.Applies(new ConvolutionGeometry(n, c, h, w, 3, 3, 2, padding), o));
+        Assert.False(WinogradConvolution.Applies(new ConvolutionGeometry(n, c, h, w, 1, 1, 1, 0), o));
+    }
+
+    [Theory]
+    [InlineData(9, 3, 8, 8, 5, 1)] // 8x8: whole tiles of either size
+    [InlineData(2, 3, 9, 10, 4, 0)] // outputs 7x8: partial tiles
+    [InlineData(2, 3, 6, 7, 4, 2)] // padding 2
+    [InlineData(3, 2, 1, 1, 3, 1)] // 1x1: one tile, mostly padding
+    [InlineData(17, 16, 4, 4, 24, 1)] // three lane groups, the last of one image
+    [InlineData(20, 32, 40, 40, 8, 1)] // several chunks
+    [InlineData(2, 5, 3, 3, 3, 0)] // one output
+    [InlineData(8, 2, 7, 5, 3, 1)] // one full lane group, 35 positions: four transposed blocks of eight and a tail
+    public void Both_winograd_tile_sizes_match_the_double_definitions(int n, int ch, int h, int wd, int o, int padding)
+    {
+        var random = new Random((n * 31) + (ch * 7) + h);
+        var g = new ConvolutionGeometry(n, ch, h, wd, 3, 3, 1, padding);
+        int[] xs = [n, ch, h, wd], ws = [o, ch, 3, 3], ys = [n, o, g.OutputHeight, g.OutputWidth];
+        float[] x = Oracle.Normal(random, Count(xs)), w = Oracle.Normal(random, Count(ws)), dy = Oracle.Normal(random, Count(ys));
+        float[] y0 = Oracle.Normal(random, Count(ys)), dx0 = Oracle.Normal(random, Count(xs)), dw0 = Oracle.Normal(random, Count(ws));
+        double[] conv = ConvolutionOracle.Conv2d(D(x), xs, D(w), ws, null, 1, padding);
+        var (dxExact, dwExact) = Adjoints(D(x), xs, D(w), ws, D(dy), 1, padding);
+        static CpuBuffer Buffer(float[] values) => new((float[])values.Clone(), 0, values.Length);
+
+        // (Forward, BackwardData, BackwardFilter) of each tile size, and the error each may make.
+        var sizes = new (string Name, Action<CpuBuffer, CpuBuffer, CpuBuffer, float> Forward, Action<CpuBuffer, CpuBuffer, CpuBuffer> Data, Action<CpuBuffer, CpuBuffer, CpuBuffer> Filter)[]
+        {
+            ("F(2x2,3x3)", (a, b, c, beta) => WinogradConvolution<F2x3>.Forward(a, b, g, o, c, beta),
+                (a, b, c) => WinogradConvolution<F2x3>.BackwardData(a, b, g, o, c), (a, b, c) => WinogradConvolution<F2x3>.BackwardFilter(a, b, g, o, c)),
+            ("F(4x4,3x3)", (a, b, c, beta) => WinogradConvolution<F4x3>.Forward(a, b, g, o, c, beta),
+                (a, b, c) => WinogradConvolution<F4x3>.BackwardData(a, b, g, o, c), (a, b, c) => WinogradConvolution<F4x3>.BackwardFilter(a, b, g, o, c)),
+        };
+        foreach (var (name, forward, data, filter) in sizes)
+        {
+            var y = Buffer(Enumerable.Repeat(float.NaN, Count(ys)).ToArray());
+            forward(Buffer(x), Buffer(w), y, 0f);
+            Assert.True(Oracle.RelativeError(y.Span.ToArray(), conv) < 1e-5, $"{name} forward, beta 0");
+
+            var scaled = Buffer(y0);
+            forward(Buffer(x), Buffer(w), scaled, 0.5f);
+            Assert.True(Oracle.RelativeError(scaled.Span.ToArray(), conv.Select((v, i) => v + (0.5 * y0[i])).ToArray()) < 1e-5, $"{name} forward, beta 0.5");
+
+            var dx = Buffer(dx0);
+            data(Buffer(dy), Buffer(w), dx);
+            Assert.True(Oracle.RelativeError(dx.Span.ToArray(), dxExact.Select((v, i) => v + dx0[i]).ToArray()) < 1e-5, $"{name} backward data");
+
+            var dw = Buffer(dw0);
+            filter(Buffer(x), Buffer(dy), dw);
+            Assert.True(Oracle.RelativeError(dw.Span.ToArray(), dwExact.Select((v, i) => v + dw0[i]).ToArray()) < 1e-5, $"{name} backward filter");
+        }
     }
 
     [Fact]
