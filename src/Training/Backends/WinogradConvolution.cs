@@ -29,21 +29,27 @@ internal static class WinogradConvolution
     // Winograd is used when its multiplications are at most this fraction of the padding-aware path's.
     private const double MaximumCostRatio = 0.7;
 
-    private enum Tiles
+    /// <summary>The environment variable that selects the tiles.</summary>
+    public const string Variable = "ONEPASS_CPU_WINOGRAD";
+
+    internal enum Tiles
     {
         Off,
         Two,
         Four,
     }
 
-    private static readonly Tiles Choice = ReadChoice(Environment.GetEnvironmentVariable("ONEPASS_CPU_WINOGRAD"));
+    private static Tiles? choice;
 
-    private static Tiles ReadChoice(string? value) => value switch
+    // Read at the first convolution (not in a static initialiser, so that a bad value is reported as itself).
+    private static Tiles Choice => choice ??= ReadChoice(Environment.GetEnvironmentVariable(Variable));
+
+    internal static Tiles ReadChoice(string? value) => value switch
     {
         null or "" or "2" => Tiles.Two,
         "0" => Tiles.Off,
         "4" => Tiles.Four,
-        _ => throw new ArgumentException($"ONEPASS_CPU_WINOGRAD is '{value}'; use 0 (off), 2 (F(2x2,3x3), the default) or 4 (F(4x4,3x3))"),
+        _ => throw new ArgumentException($"{Variable} is '{value}'; use 0 (off), 2 (F(2x2,3x3), the default) or 4 (F(4x4,3x3))"),
     };
 
     /// <summary>

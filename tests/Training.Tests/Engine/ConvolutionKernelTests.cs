@@ -173,6 +173,18 @@ public sealed class ConvolutionKernelTests
         Assert.False(WinogradConvolution.Applies(new ConvolutionGeometry(n, c, h, w, 1, 1, 1, 0), o));
     }
 
+    [Fact]
+    public void The_winograd_setting_takes_0_2_4_or_nothing_and_names_a_bad_value()
+    {
+        Assert.Equal(WinogradConvolution.Tiles.Two, WinogradConvolution.ReadChoice(null));
+        Assert.Equal(WinogradConvolution.Tiles.Two, WinogradConvolution.ReadChoice(""));
+        Assert.Equal(WinogradConvolution.Tiles.Two, WinogradConvolution.ReadChoice("2"));
+        Assert.Equal(WinogradConvolution.Tiles.Four, WinogradConvolution.ReadChoice("4"));
+        Assert.Equal(WinogradConvolution.Tiles.Off, WinogradConvolution.ReadChoice("0"));
+        var error = Assert.Throws<ArgumentException>(() => WinogradConvolution.ReadChoice("yes"));
+        Assert.Contains("ONEPASS_CPU_WINOGRAD is 'yes'", error.Message);
+    }
+
     [Theory]
     [InlineData(9, 3, 8, 8, 5, 1)] // 8x8: whole tiles of either size
     [InlineData(2, 3, 9, 10, 4, 0)] // outputs 7x8: partial tiles
