@@ -374,7 +374,7 @@ internal static unsafe class WinogradConvolution<T>
     {
         var plan = new Plan(g, outChannels);
         int c = g.Channels, k = outChannels;
-        float[] u = FilterTransform(weight, c, k);
+        float[] u = FilterTransform(weight, c, k, transposed: false);
         try
         {
             ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
@@ -398,14 +398,14 @@ internal static unsafe class WinogradConvolution<T>
     {
         var plan = new Plan(g, outChannels);
         int c = g.Channels, k = outChannels;
-        float[] u = FilterTransform(weight, c, k);
+        float[] u = FilterTransform(weight, c, k, transposed: true);
         try
         {
             ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
             {
                 OutputAdjoint(plan, dy, group0, groups, columns, m, inner);
                 ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(true, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * k * columns, k * columns), 0f,
+                    CpuGemm.MultiplyOnThisThread(false, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * k * columns, k * columns), 0f,
                         v.AsSpan(xi * c * columns, c * columns)));
 
                 InputAdjoint(plan, v, group0, groups, columns, dx, inner);
@@ -550,8 +550,9 @@ internal static unsafe class WinogradConvolution<T>
         }
     }
 
-    // U[ξ][o·C + c] = (G W[o, c] Gᵀ)[ξ], eight (o, c) pairs at a time (rented; the caller returns it).
-    private static float[] FilterTransform(CpuBuffer weight, int channels, int outChannels)
+    // U[ξ][o·C + c] = (G W[o, c] Gᵀ)[ξ], or with transposed U[ξ][c·O + o] (the layout backward data multiplies by, so
+    // that the product reads it in place), eight (o, c) pairs at a time (rented; the caller returns it).
+    private static float[] FilterTransform(CpuBuffer weight, int channels, int outChannels, bool transposed)
     {
         int pairs = channels * outChannels, blocks = (pairs + Lanes - 1) / Lanes;
         float[] u = ArrayPool<float>.Shared.Rent(Positions * pairs);
@@ -591,7 +592,18 @@ internal static unsafe class WinogradConvolution<T>
 
                 for (int xi = 0; xi < Positions; xi++)
                 {
-                    StoreLanes(r[xi], u, (xi * pairs) + first, count);
+                    if (transposed)
+                    {
+                        for (int l = 0; l < count; l++)
+                        {
+                            int pair = first + l, o = pair / channels, c = pair - (o * channels);
+                            u[(xi * pairs) + (c * outChannels) + o] = r[xi].GetElement(l);
+                        }
+                    }
+                    else
+                    {
+                        StoreLanes(r[xi], u, (xi * pairs) + first, count);
+                    }
                 }
             }
         });
