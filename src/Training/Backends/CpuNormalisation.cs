@@ -9,7 +9,7 @@ namespace OnePass.Training.Backends;
 /// parallel for large tensors). A block is, for every image n, one contiguous run of W = channels-in-block·spatial
 /// floats, so every pass walks the block's rows with SIMD loops over W whatever the spatial size (1 for the last
 /// ResNet stage, 256 for the stem): sums run down the batch into per-position float accumulators, which are
-/// added into double accumulators every <see cref="FlushRows"/> rows and folded per channel at the end, and
+/// added into double accumulators every few rows (every row for narrow channels) and folded per channel at the end, and
 /// per-channel coefficients are spread over their positions once per block. A block is sized to stay in the
 /// cache between its passes. x̂ is recomputed from x and the saved (μ, s) rather than stored, so the workspace is
 /// only 2·channels floats.
@@ -31,8 +31,11 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
     // Below this many elements a tensor is normalised on the calling thread.
     private const long ParallelThreshold = 1L << 15;
 
-    // Rows added in float into a position's accumulator before it is moved into its double accumulator.
-    private const int FlushRows = 1;
+    // With rows of at least WideRow positions a position's float accumulator takes FlushRows rows before it is
+    // moved into its double accumulator; with narrower rows (a channel has few elements per image) every row goes
+    // straight into double, so no float sum is longer than the per-row sums of the row-by-row formulation were.
+    private const int FlushRows = 16;
+    private const int WideRow = 16;
 
     // Floats of input (all streams a pass reads) one block may hold so that later passes find them in cache.
     private const long BlockFloats = 1L << 16;
@@ -71,7 +74,7 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
                 for (int n = 0; n < batch; n++)
                 {
                     Accumulate(acc, xs + (n * stride), w);
-                    FlushIfDue(acc, d, w, n, batch);
+                    FlushIfDue(acc, d, w, n, l);
                 }
 
                 Span<float> saveds = cs.Span;
@@ -91,7 +94,7 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
                 for (int n = 0; n < batch; n++)
                 {
                     AccumulateSquaredDeviation(acc, xs + (n * stride), mean, w);
-                    FlushIfDue(acc, d, w, n, batch);
+                    FlushIfDue(acc, d, w, n, l);
                 }
 
                 Span<float> gammas = cg.Span, betas = cb.Span;
@@ -201,8 +204,8 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
                         float* xr = xs + (n * stride), xtr = xts + (n * stride);
                         Accumulate(accQ, xtr, w);
                         AccumulateNormalisedProduct(accP, xtr, xr, mean, scale, w);
-                        FlushIfDue(accQ, dQ, w, n, batch);
-                        FlushIfDue(accP, dP, w, n, batch);
+                        FlushIfDue(accQ, dQ, w, n, l);
+                        FlushIfDue(accP, dP, w, n, l);
                     }
                 }
 
@@ -284,13 +287,13 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
                         if (needG)
                         {
                             Accumulate(accG, gr, w);
-                            FlushIfDue(accG, dG, w, n, batch);
+                            FlushIfDue(accG, dG, w, n, l);
                         }
 
                         if (needGx)
                         {
                             AccumulateNormalisedProduct(accGx, gr, xs + (n * stride), mean, scale, w);
-                            FlushIfDue(accGx, dGx, w, n, batch);
+                            FlushIfDue(accGx, dGx, w, n, l);
                         }
                     }
                 }
@@ -406,7 +409,7 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
                         AccumulateNormalisedProduct(acc + (GtX * w), gtr, xr, mean, scale, w);
                     }
 
-                    FlushIfDue(acc, d, 7 * w, n, batch);
+                    FlushIfDue(acc, d, 7 * w, n, l);
                 }
 
                 Span<float> gammas = cg.Span;
@@ -537,10 +540,10 @@ internal sealed unsafe class CpuNormalisation : INormalisationKernels
         new Span<double>(total, w).Clear();
     }
 
-    // After row n (of `rows`), every FlushRows rows and after the last: total += acc, acc = 0.
-    private static void FlushIfDue(float* acc, double* total, int w, int n, int rows)
+    // After row n, when due (see FlushRows) and after the last row: total += acc, acc = 0.
+    private static void FlushIfDue(float* acc, double* total, int w, int n, Layout l)
     {
-        if ((n + 1) % FlushRows != 0 && n != rows - 1)
+        if (l.Spatial >= WideRow && (n + 1) % FlushRows != 0 && n != l.Batch - 1)
         {
             return;
         }
