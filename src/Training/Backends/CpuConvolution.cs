@@ -306,47 +306,63 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(y, (long)planes * g.OutputPlane, "max-pool output");
         Need(argmax, (long)planes * g.OutputPlane, "max-pool indices");
         CpuBuffer src = Cpu(x), dst = Cpu(y), idx = Cpu(argmax);
-        int k = g.KernelHeight, s = g.Stride, p = g.Padding, h = g.Height, w = g.Width, ho = g.OutputHeight, wo = g.OutputWidth;
+        var pool = new MaxPoolShape(g.Height, g.Width, g.OutputHeight, g.OutputWidth, g.KernelHeight, g.Stride, g.Padding);
         int inPlane = g.InputPlane, outPlane = g.OutputPlane;
-        ForPlaneRanges(planes, (long)planes * g.OutputPlane * k * k, (first, end) =>
+        ForPlaneRanges(planes, (long)planes * g.OutputPlane * pool.K * pool.K, (first, end) =>
         {
-            float[] columns = System.Buffers.ArrayPool<float>.Shared.Rent(w);
-            int[] winners = System.Buffers.ArrayPool<int>.Shared.Rent(w);
+            float[] values = System.Buffers.ArrayPool<float>.Shared.Rent(2 * pool.Scratch);
+            int[] winners = System.Buffers.ArrayPool<int>.Shared.Rent(2 * pool.Scratch);
             unsafe
             {
-                fixed (float* input = src.Array, output = dst.Array, index = idx.Array, best = columns)
+                fixed (float* input = src.Array, output = dst.Array, index = idx.Array, v = values)
                 fixed (int* at = winners)
                 {
+                    // Sentinels either side of the columns: −∞ with the largest index never wins a window that
+                    // holds a real element.
+                    new Span<float>(v, pool.Scratch).Fill(float.NegativeInfinity);
+                    new Span<int>(at, pool.Scratch).Fill(int.MaxValue);
                     for (int plane = first; plane < end; plane++)
                     {
                         MaxPoolPlane(input + src.Offset + ((long)plane * inPlane), output + dst.Offset + ((long)plane * outPlane),
-                            index + idx.Offset + ((long)plane * outPlane), h, w, ho, wo, k, s, p, best, at);
+                            index + idx.Offset + ((long)plane * outPlane), pool, v, at, v + pool.Scratch, at + pool.Scratch);
                     }
                 }
             }
 
-            System.Buffers.ArrayPool<float>.Shared.Return(columns);
+            System.Buffers.ArrayPool<float>.Shared.Return(values);
             System.Buffers.ArrayPool<int>.Shared.Return(winners);
         });
     }
 
-    // One plane of max pooling. Per output row the window's rows are first reduced per input column (the first
-    // maximum down the column, SIMD across columns), then each output takes the best of its window's columns,
-    // ties going to the smaller flat index: together that is the first maximum in the window's row-major scan
-    // (PyTorch's tie rule). A NaN beats every number and the first NaN in scan order wins, as before.
-    private static unsafe void MaxPoolPlane(float* input, float* output, float* index, int h, int w, int ho, int wo, int k, int s, int p,
-        float* best, int* at)
+    // A max pool's plane geometry (square kernel K, as the pooling op builds it). Column scratch holds P sentinel
+    // columns, the W columns, then sentinels to the end of what the SIMD loops may read.
+    private readonly record struct MaxPoolShape(int H, int W, int Ho, int Wo, int K, int S, int P)
     {
-        for (int oy = 0; oy < ho; oy++)
+        public int Span => ((Wo - 1) * S) + 1;
+
+        public int Scratch => Math.Max(W + P, Span + K - 1) + K + 16;
+    }
+
+    // One plane of max pooling. Per output row the window's rows are first reduced per input column (the first
+    // maximum down the column, SIMD across columns) into the padded column arrays; then every padded column q
+    // takes the best of columns q … q + K − 1, ties going to the smaller flat index (SIMD across q), and output
+    // ox reads q = ox·S. Together that is the first maximum in the window's row-major scan (PyTorch's tie rule);
+    // a NaN beats every number and the first NaN in scan order wins, as before.
+    private static unsafe void MaxPoolPlane(float* input, float* output, float* index, MaxPoolShape g, float* columns, int* columnAt,
+        float* windows, int* windowAt)
+    {
+        int w = g.W;
+        float* best = columns + g.P;
+        int* at = columnAt + g.P;
+        for (int oy = 0; oy < g.Ho; oy++)
         {
-            int y0 = Math.Max(0, (oy * s) - p), y1 = Math.Min(h, (oy * s) - p + k);
+            int y0 = Math.Max(0, (oy * g.S) - g.P), y1 = Math.Min(g.H, (oy * g.S) - g.P + g.K);
             if (y0 >= y1)
             {
-                for (int ox = 0; ox < wo; ox++)
+                for (int ox = 0; ox < g.Wo; ox++)
                 {
-                    int x0 = Math.Max(0, (ox * s) - p);
-                    output[(oy * wo) + ox] = float.NegativeInfinity;
-                    index[(oy * wo) + ox] = (y0 * w) + x0;
+                    output[(oy * g.Wo) + ox] = float.NegativeInfinity;
+                    index[(oy * g.Wo) + ox] = (y0 * w) + Math.Max(0, (ox * g.S) - g.P);
                 }
 
                 continue;
@@ -365,8 +381,7 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
                     {
                         flat += step;
                         var v = System.Runtime.Intrinsics.Vector256.Load(input + (iy * w) + ix);
-                        var nanOverNumber = ~System.Runtime.Intrinsics.Vector256.Equals(v, v) & System.Runtime.Intrinsics.Vector256.Equals(top, top);
-                        var take = System.Runtime.Intrinsics.Vector256.GreaterThan(v, top) | nanOverNumber;
+                        var take = System.Runtime.Intrinsics.Vector256.GreaterThan(v, top) | (~System.Runtime.Intrinsics.Vector256.Equals(v, v) & System.Runtime.Intrinsics.Vector256.Equals(top, top));
                         top = System.Runtime.Intrinsics.Vector256.ConditionalSelect(take, v, top);
                         winner = System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.AsInt32(take), flat, winner);
                     }
@@ -394,31 +409,59 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
                 at[ix] = winner;
             }
 
-            for (int ox = 0; ox < wo; ox++)
+            int q = 0;
+            if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
             {
-                int x0 = Math.Max(0, (ox * s) - p), x1 = Math.Min(w, (ox * s) - p + k);
-                if (x0 >= x1)
+                for (; q < g.Span; q += 8)
                 {
-                    output[(oy * wo) + ox] = float.NegativeInfinity;
-                    index[(oy * wo) + ox] = (y0 * w) + x0;
-                    continue;
-                }
+                    var top = System.Runtime.Intrinsics.Vector256.Load(columns + q);
+                    var winner = System.Runtime.Intrinsics.Vector256.Load(columnAt + q);
+                    for (int t = 1; t < g.K; t++)
+                    {
+                        var v = System.Runtime.Intrinsics.Vector256.Load(columns + q + t);
+                        var vAt = System.Runtime.Intrinsics.Vector256.Load(columnAt + q + t);
+                        var vNan = ~System.Runtime.Intrinsics.Vector256.Equals(v, v);
+                        var topNan = ~System.Runtime.Intrinsics.Vector256.Equals(top, top);
+                        var same = System.Runtime.Intrinsics.Vector256.Equals(v, top) | (vNan & topNan);
+                        var take = System.Runtime.Intrinsics.Vector256.GreaterThan(v, top) | (vNan & ~topNan) | (same & System.Runtime.Intrinsics.Vector256.AsSingle(System.Runtime.Intrinsics.Vector256.LessThan(vAt, winner)));
+                        top = System.Runtime.Intrinsics.Vector256.ConditionalSelect(take, v, top);
+                        winner = System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.AsInt32(take), vAt, winner);
+                    }
 
-                float top = best[x0];
-                int winner = at[x0];
-                for (int c = x0 + 1; c < x1; c++)
+                    System.Runtime.Intrinsics.Vector256.Store(top, windows + q);
+                    System.Runtime.Intrinsics.Vector256.Store(winner, windowAt + q);
+                }
+            }
+
+            for (; q < g.Span; q++)
+            {
+                float top = columns[q];
+                int winner = columnAt[q];
+                for (int t = 1; t < g.K; t++)
                 {
-                    float v = best[c];
+                    float v = columns[q + t];
+                    int vAt = columnAt[q + t];
                     bool vNan = float.IsNaN(v), topNan = float.IsNaN(top);
-                    if (v > top || (vNan && !topNan) || ((v == top || (vNan && topNan)) && at[c] < winner))
+                    if (v > top || (vNan && !topNan) || ((v == top || (vNan && topNan)) && vAt < winner))
                     {
                         top = v;
-                        winner = at[c];
+                        winner = vAt;
                     }
                 }
 
-                output[(oy * wo) + ox] = top;
-                index[(oy * wo) + ox] = winner;
+                windows[q] = top;
+                windowAt[q] = winner;
+            }
+
+            float* outputRow = output + (oy * g.Wo), indexRow = index + (oy * g.Wo);
+            for (int ox = 0; ox < g.Wo; ox++)
+            {
+                int winner = windowAt[ox * g.S];
+
+                // Only a window with no column inside the image keeps a sentinel; it reports −∞ at its first
+                // clipped position, as the direct scan did.
+                outputRow[ox] = windows[ox * g.S];
+                indexRow[ox] = winner == int.MaxValue ? (y0 * w) + Math.Max(0, (ox * g.S) - g.P) : winner;
             }
         }
     }
