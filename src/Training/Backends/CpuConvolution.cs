@@ -327,44 +327,179 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(y, (long)planes * g.OutputPlane, "max-pool output");
         Need(argmax, (long)planes * g.OutputPlane, "max-pool indices");
         CpuBuffer src = Cpu(x), dst = Cpu(y), idx = Cpu(argmax);
-        int k = g.KernelHeight, s = g.Stride, p = g.Padding, h = g.Height, w = g.Width, ho = g.OutputHeight, wo = g.OutputWidth;
-        For(planes, (long)planes * g.OutputPlane * k * k, plane =>
+        var pool = new MaxPoolShape(g.Height, g.Width, g.OutputHeight, g.OutputWidth, g.KernelHeight, g.Stride, g.Padding);
+        int inPlane = g.InputPlane, outPlane = g.OutputPlane;
+        ForPlaneRanges(planes, (long)planes * g.OutputPlane * pool.K * pool.K, (first, end) =>
         {
-            ReadOnlySpan<float> input = src.Span.Slice(plane * g.InputPlane, g.InputPlane);
-            Span<float> output = dst.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            Span<float> index = idx.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            for (int oy = 0; oy < ho; oy++)
+            float[] values = System.Buffers.ArrayPool<float>.Shared.Rent(2 * pool.Scratch);
+            int[] winners = System.Buffers.ArrayPool<int>.Shared.Rent(2 * pool.Scratch);
+            unsafe
             {
-                int y0 = Math.Max(0, (oy * s) - p), y1 = Math.Min(h, (oy * s) - p + k);
-                for (int ox = 0; ox < wo; ox++)
+                fixed (float* input = src.Array, output = dst.Array, index = idx.Array, v = values)
+                fixed (int* at = winners)
                 {
-                    int x0 = Math.Max(0, (ox * s) - p), x1 = Math.Min(w, (ox * s) - p + k);
-                    float best = float.NegativeInfinity;
-                    int at = (y0 * w) + x0;
-                    for (int iy = y0; iy < y1; iy++)
+                    // Sentinels either side of the columns: −∞ with the largest index never wins a window that
+                    // holds a real element.
+                    new Span<float>(v, pool.Scratch).Fill(float.NegativeInfinity);
+                    new Span<int>(at, pool.Scratch).Fill(int.MaxValue);
+                    for (int plane = first; plane < end; plane++)
                     {
-                        for (int ix = x0; ix < x1; ix++)
-                        {
-                            float v = input[(iy * w) + ix];
-                            // Strictly greater keeps the first maximum (PyTorch's tie rule); a NaN wins and stays.
-                            if (v > best || float.IsNaN(v))
-                            {
-                                best = v;
-                                at = (iy * w) + ix;
-                                if (float.IsNaN(v))
-                                {
-                                    goto Found;
-                                }
-                            }
-                        }
+                        MaxPoolPlane(input + src.Offset + ((long)plane * inPlane), output + dst.Offset + ((long)plane * outPlane),
+                            index + idx.Offset + ((long)plane * outPlane), pool, v, at, v + pool.Scratch, at + pool.Scratch);
                     }
-
-                Found:
-                    output[(oy * wo) + ox] = best;
-                    index[(oy * wo) + ox] = at;
                 }
             }
+
+            System.Buffers.ArrayPool<float>.Shared.Return(values);
+            System.Buffers.ArrayPool<int>.Shared.Return(winners);
         });
+    }
+
+    // A max pool's plane geometry (square kernel K, as the pooling op builds it). Column scratch holds P sentinel
+    // columns, the W columns, then sentinels to the end of what the SIMD loops may read.
+    private readonly record struct MaxPoolShape(int H, int W, int Ho, int Wo, int K, int S, int P)
+    {
+        public int Span => ((Wo - 1) * S) + 1;
+
+        public int Scratch => Math.Max(W + P, Span + K - 1) + K + 16;
+    }
+
+    // One plane of max pooling. Per output row the window's rows are first reduced per input column (the first
+    // maximum down the column, SIMD across columns) into the padded column arrays; then every padded column q
+    // takes the best of columns q … q + K − 1, ties going to the smaller flat index (SIMD across q), and output
+    // ox reads q = ox·S. Together that is the first maximum in the window's row-major scan (PyTorch's tie rule);
+    // a NaN beats every number and the first NaN in scan order wins, as before.
+    private static unsafe void MaxPoolPlane(float* input, float* output, float* index, MaxPoolShape g, float* columns, int* columnAt,
+        float* windows, int* windowAt)
+    {
+        int w = g.W;
+        float* best = columns + g.P;
+        int* at = columnAt + g.P;
+        for (int oy = 0; oy < g.Ho; oy++)
+        {
+            int y0 = Math.Max(0, (oy * g.S) - g.P), y1 = Math.Min(g.H, (oy * g.S) - g.P + g.K);
+            if (y0 >= y1)
+            {
+                for (int ox = 0; ox < g.Wo; ox++)
+                {
+                    output[(oy * g.Wo) + ox] = float.NegativeInfinity;
+                    index[(oy * g.Wo) + ox] = (y0 * w) + Math.Max(0, (ox * g.S) - g.P);
+                }
+
+                continue;
+            }
+
+            int ix = 0;
+            if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                var step = System.Runtime.Intrinsics.Vector256.Create(w);
+                for (; ix <= w - 8; ix += 8)
+                {
+                    var flat = System.Runtime.Intrinsics.Vector256.Create((y0 * w) + ix) + System.Runtime.Intrinsics.Vector256<int>.Indices;
+                    var top = System.Runtime.Intrinsics.Vector256.Load(input + (y0 * w) + ix);
+                    var winner = flat;
+                    for (int iy = y0 + 1; iy < y1; iy++)
+                    {
+                        flat += step;
+                        var v = System.Runtime.Intrinsics.Vector256.Load(input + (iy * w) + ix);
+                        var take = System.Runtime.Intrinsics.Vector256.GreaterThan(v, top) | (~System.Runtime.Intrinsics.Vector256.Equals(v, v) & System.Runtime.Intrinsics.Vector256.Equals(top, top));
+                        top = System.Runtime.Intrinsics.Vector256.ConditionalSelect(take, v, top);
+                        winner = System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.AsInt32(take), flat, winner);
+                    }
+
+                    System.Runtime.Intrinsics.Vector256.Store(top, best + ix);
+                    System.Runtime.Intrinsics.Vector256.Store(winner, at + ix);
+                }
+            }
+
+            for (; ix < w; ix++)
+            {
+                float top = input[(y0 * w) + ix];
+                int winner = (y0 * w) + ix;
+                for (int iy = y0 + 1; iy < y1; iy++)
+                {
+                    float v = input[(iy * w) + ix];
+                    if (v > top || (float.IsNaN(v) && !float.IsNaN(top)))
+                    {
+                        top = v;
+                        winner = (iy * w) + ix;
+                    }
+                }
+
+                best[ix] = top;
+                at[ix] = winner;
+            }
+
+            int q = 0;
+            if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+            {
+                for (; q < g.Span; q += 8)
+                {
+                    var top = System.Runtime.Intrinsics.Vector256.Load(columns + q);
+                    var winner = System.Runtime.Intrinsics.Vector256.Load(columnAt + q);
+                    for (int t = 1; t < g.K; t++)
+                    {
+                        var v = System.Runtime.Intrinsics.Vector256.Load(columns + q + t);
+                        var vAt = System.Runtime.Intrinsics.Vector256.Load(columnAt + q + t);
+                        var vNan = ~System.Runtime.Intrinsics.Vector256.Equals(v, v);
+                        var topNan = ~System.Runtime.Intrinsics.Vector256.Equals(top, top);
+                        var same = System.Runtime.Intrinsics.Vector256.Equals(v, top) | (vNan & topNan);
+                        var take = System.Runtime.Intrinsics.Vector256.GreaterThan(v, top) | (vNan & ~topNan) | (same & System.Runtime.Intrinsics.Vector256.AsSingle(System.Runtime.Intrinsics.Vector256.LessThan(vAt, winner)));
+                        top = System.Runtime.Intrinsics.Vector256.ConditionalSelect(take, v, top);
+                        winner = System.Runtime.Intrinsics.Vector256.ConditionalSelect(System.Runtime.Intrinsics.Vector256.AsInt32(take), vAt, winner);
+                    }
+
+                    System.Runtime.Intrinsics.Vector256.Store(top, windows + q);
+                    System.Runtime.Intrinsics.Vector256.Store(winner, windowAt + q);
+                }
+            }
+
+            for (; q < g.Span; q++)
+            {
+                float top = columns[q];
+                int winner = columnAt[q];
+                for (int t = 1; t < g.K; t++)
+                {
+                    float v = columns[q + t];
+                    int vAt = columnAt[q + t];
+                    bool vNan = float.IsNaN(v), topNan = float.IsNaN(top);
+                    if (v > top || (vNan && !topNan) || ((v == top || (vNan && topNan)) && vAt < winner))
+                    {
+                        top = v;
+                        winner = vAt;
+                    }
+                }
+
+                windows[q] = top;
+                windowAt[q] = winner;
+            }
+
+            float* outputRow = output + (oy * g.Wo), indexRow = index + (oy * g.Wo);
+            for (int ox = 0; ox < g.Wo; ox++)
+            {
+                int winner = windowAt[ox * g.S];
+
+                // Only a window with no column inside the image keeps a sentinel; it reports −∞ at its first
+                // clipped position, as the direct scan did.
+                outputRow[ox] = windows[ox * g.S];
+                indexRow[ox] = winner == int.MaxValue ? (y0 * w) + Math.Max(0, (ox * g.S) - g.P) : winner;
+            }
+        }
+    }
+
+    // Runs body over [first, end) ranges of planes, a few ranges per core when the work is large enough.
+    private static void ForPlaneRanges(int planes, long elements, Action<int, int> body)
+    {
+        if (planes > 1 && elements >= ParallelThreshold && Environment.ProcessorCount > 1)
+        {
+            int ranges = Math.Min(planes, 4 * Environment.ProcessorCount);
+            int per = (planes + ranges - 1) / ranges;
+            Parallel.For(0, (planes + per - 1) / per, r => body(r * per, Math.Min(planes, (r + 1) * per)));
+        }
+        else
+        {
+            body(0, planes);
+        }
     }
 
     /// <inheritdoc />
@@ -375,14 +510,19 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(dy, (long)planes * g.OutputPlane, "max-pool output adjoint");
         Need(argmax, (long)planes * g.OutputPlane, "max-pool indices");
         CpuBuffer src = Cpu(dy), idx = Cpu(argmax), dst = Cpu(dx);
-        For(planes, (long)planes * g.OutputPlane, plane =>
+        int inPlane = g.InputPlane, outPlane = g.OutputPlane;
+        ForPlaneRanges(planes, (long)planes * g.OutputPlane, (first, end) =>
         {
-            ReadOnlySpan<float> grad = src.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            ReadOnlySpan<float> index = idx.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            Span<float> output = dst.Span.Slice(plane * g.InputPlane, g.InputPlane);
-            for (int o = 0; o < grad.Length; o++)
+            ReadOnlySpan<float> grad = src.Span, index = idx.Span;
+            Span<float> output = dst.Span;
+            for (int plane = first; plane < end; plane++)
             {
-                output[(int)index[o]] += grad[o];
+                var o = output.Slice(plane * inPlane, inPlane);
+                int at = plane * outPlane;
+                for (int j = 0; j < outPlane; j++)
+                {
+                    o[(int)index[at + j]] += grad[at + j];
+                }
             }
         });
     }
@@ -395,14 +535,19 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(y, (long)planes * g.OutputPlane, "max-pool output");
         Need(argmax, (long)planes * g.OutputPlane, "max-pool indices");
         CpuBuffer src = Cpu(x), idx = Cpu(argmax), dst = Cpu(y);
-        For(planes, (long)planes * g.OutputPlane, plane =>
+        int inPlane = g.InputPlane, outPlane = g.OutputPlane;
+        ForPlaneRanges(planes, (long)planes * g.OutputPlane, (first, end) =>
         {
-            ReadOnlySpan<float> input = src.Span.Slice(plane * g.InputPlane, g.InputPlane);
-            ReadOnlySpan<float> index = idx.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            Span<float> output = dst.Span.Slice(plane * g.OutputPlane, g.OutputPlane);
-            for (int o = 0; o < output.Length; o++)
+            ReadOnlySpan<float> input = src.Span, index = idx.Span;
+            Span<float> output = dst.Span;
+            for (int plane = first; plane < end; plane++)
             {
-                output[o] = input[(int)index[o]];
+                var i = input.Slice(plane * inPlane, inPlane);
+                int at = plane * outPlane;
+                for (int j = 0; j < outPlane; j++)
+                {
+                    output[at + j] = i[(int)index[at + j]];
+                }
             }
         });
     }
@@ -414,8 +559,14 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(y, planes, "average-pool output");
         CpuBuffer src = Cpu(x), dst = Cpu(y);
         float scale = 1f / planeSize;
-        For(planes, (long)planes * planeSize, plane =>
-            dst.Span[plane] = TensorPrimitives.Sum(src.Span.Slice(plane * planeSize, planeSize)) * scale);
+        ForPlaneRanges(planes, (long)planes * planeSize, (first, end) =>
+        {
+            Span<float> input = src.Span, output = dst.Span;
+            for (int plane = first; plane < end; plane++)
+            {
+                output[plane] = TensorPrimitives.Sum(input.Slice(plane * planeSize, planeSize)) * scale;
+            }
+        });
     }
 
     /// <inheritdoc />
@@ -425,10 +576,14 @@ internal sealed class CpuConvolution : IConvolutionKernels, IIm2ColKernels
         Need(dy, planes, "average-pool output adjoint");
         CpuBuffer src = Cpu(dy), dst = Cpu(dx);
         float scale = 1f / planeSize;
-        For(planes, (long)planes * planeSize, plane =>
+        ForPlaneRanges(planes, (long)planes * planeSize, (first, end) =>
         {
-            Span<float> run = dst.Span.Slice(plane * planeSize, planeSize);
-            TensorPrimitives.Add(run, src.Span[plane] * scale, run);
+            Span<float> grad = src.Span, output = dst.Span;
+            for (int plane = first; plane < end; plane++)
+            {
+                Span<float> run = output.Slice(plane * planeSize, planeSize);
+                TensorPrimitives.Add(run, grad[plane] * scale, run);
+            }
         });
     }
 }
