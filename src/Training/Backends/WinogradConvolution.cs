@@ -381,8 +381,8 @@ internal static unsafe class WinogradConvolution<T>
             {
                 InputTransform(plan, x, group0, groups, columns, v, inner);
                 ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(false, false, k, columns, c, 1f, u.AsSpan(xi * k * c, k * c), v.AsSpan(xi * c * columns, c * columns), 0f,
-                        m.AsSpan(xi * k * columns, k * columns)));
+                    CpuGemm.MultiplyOnThisThread(false, false, k, columns, c, 1f, u.AsSpan(xi * k * c, k * c), v.AsSpan(xi * Stride(c, columns), c * columns), 0f,
+                        m.AsSpan(xi * Stride(k, columns), k * columns)));
 
                 OutputTransform(plan, m, group0, groups, columns, y, beta, inner);
             });
@@ -405,8 +405,8 @@ internal static unsafe class WinogradConvolution<T>
             {
                 OutputAdjoint(plan, dy, group0, groups, columns, m, inner);
                 ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(false, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * k * columns, k * columns), 0f,
-                        v.AsSpan(xi * c * columns, c * columns)));
+                    CpuGemm.MultiplyOnThisThread(false, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * Stride(k, columns), k * columns), 0f,
+                        v.AsSpan(xi * Stride(c, columns), c * columns)));
 
                 InputAdjoint(plan, v, group0, groups, columns, dx, inner);
             });
@@ -430,7 +430,7 @@ internal static unsafe class WinogradConvolution<T>
                 InputTransform(plan, x, group0, groups, columns, v, inner);
                 OutputAdjoint(plan, dy, group0, groups, columns, m, inner);
                 ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(false, true, k, c, columns, 1f, m.AsSpan(xi * k * columns, k * columns), v.AsSpan(xi * c * columns, c * columns),
+                    CpuGemm.MultiplyOnThisThread(false, true, k, c, columns, 1f, m.AsSpan(xi * Stride(k, columns), k * columns), v.AsSpan(xi * Stride(c, columns), c * columns),
                         first ? 0f : 1f, partial!.AsSpan(xi * k * c, k * c)));
             }, du, Positions * k * c);
             FilterAdjoint(du, c, k, dWeight);
@@ -440,6 +440,11 @@ internal static unsafe class WinogradConvolution<T>
             ArrayPool<float>.Shared.Return(du);
         }
     }
+
+    // Elements from one position's matrix in V or M to the next: rows × columns plus one cache line, so that the
+    // transforms' α² streams (one per position, written or read together) fall in different cache sets instead of
+    // all in one, which a power-of-two size would do.
+    private static int Stride(int rows, int columns) => (rows * columns) + 16;
 
     // One chunk's work: its lane groups [group0, group0 + groups), their columns, the V and M buffers, for the filter
     // gradient the dU it accumulates into (overwritten when first), and whether it may fork work across cores itself.
@@ -451,7 +456,7 @@ internal static unsafe class WinogradConvolution<T>
     private static void ForChunks(Plan plan, ChunkBody body, float[]? sums = null, int length = 0)
     {
         int per = plan.GroupsPerChunk, most = per * plan.Tiles * Lanes, chunks = (plan.Groups + per - 1) / per;
-        int vLength = Positions * plan.G.Channels * most, mLength = Positions * plan.OutChannels * most;
+        int vLength = Positions * Stride(plan.G.Channels, most), mLength = Positions * Stride(plan.OutChannels, most);
         if (chunks == 1 || Environment.ProcessorCount == 1)
         {
             using var worker = new Worker(vLength, mLength, sums is null ? 0 : length);
@@ -699,7 +704,7 @@ internal static unsafe class WinogradConvolution<T>
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
                                 for (int xi = 0; xi < Positions; xi++)
                                 {
-                                    d[xi].Store(pv + (((long)xi * channels) + c) * columns + t);
+                                    d[xi].Store(pv + ((long)xi * Stride(channels, columns)) + (c * columns) + t);
                                 }
                             }
                         }
@@ -736,7 +741,7 @@ internal static unsafe class WinogradConvolution<T>
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
                                 for (int xi = 0; xi < Positions; xi++)
                                 {
-                                    d[xi] = Vector256.Load(pv + (((long)xi * channels) + c) * columns + t);
+                                    d[xi] = Vector256.Load(pv + ((long)xi * Stride(channels, columns)) + (c * columns) + t);
                                 }
 
                                 for (int j = 0; j < Alpha; j++)
@@ -795,7 +800,7 @@ internal static unsafe class WinogradConvolution<T>
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
                                 for (int xi = 0; xi < Positions; xi++)
                                 {
-                                    r[xi] = Vector256.Load(pm + (((long)xi * outChannels) + k) * columns + t);
+                                    r[xi] = Vector256.Load(pm + ((long)xi * Stride(outChannels, columns)) + (k * columns) + t);
                                 }
 
                                 // Aᵀ along each column (6×6 → 4×6), then along each row (4×6 → 4×4).
@@ -861,7 +866,7 @@ internal static unsafe class WinogradConvolution<T>
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
                                 for (int xi = 0; xi < Positions; xi++)
                                 {
-                                    r[xi].Store(pm + (((long)xi * outChannels) + k) * columns + t);
+                                    r[xi].Store(pm + ((long)xi * Stride(outChannels, columns)) + (k * columns) + t);
                                 }
                             }
                         }
