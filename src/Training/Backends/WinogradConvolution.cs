@@ -157,6 +157,14 @@ internal unsafe interface IWinogradTiles
 
     /// <summary>Gᵀ (3×α) applied to p[0..(α−1)s], written to q[0], q[t], q[2t].</summary>
     static abstract void FilterRowsAdjoint(Vector256<float>* p, int s, Vector256<float>* q, int t);
+
+    /// <summary>
+    /// Bᵀ d B of the tile whose vector (i, j) is at origin + (i·row + j)·8, its value ξ stored at target + ξ·stride.
+    /// </summary>
+    static abstract void InputTile(float* origin, int row, float* target, long stride);
+
+    /// <summary>Aᵀ M A of the tile whose value ξ is at source + ξ·stride, its output (i, j) stored at origin + (i·row + j)·8.</summary>
+    static abstract void OutputTile(float* source, long stride, float* origin, int row);
 }
 
 /// <summary>
@@ -226,6 +234,56 @@ internal readonly unsafe struct F2x3 : IWinogradTiles
         q[t] = (u1 - u2) * 0.5f;
         q[2 * t] = half + u3;
     }
+
+    // The 2-D transforms written out, so that a tile stays in registers.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void InputTile(float* origin, int row, float* target, long stride)
+    {
+        float* o1 = origin + (row * 8), o2 = origin + (row * 16), o3 = origin + (row * 24);
+        Vector256<float> a0 = Vector256.Load(origin), a1 = Vector256.Load(origin + 8), a2 = Vector256.Load(origin + 16), a3 = Vector256.Load(origin + 24);
+        Vector256<float> b0 = Vector256.Load(o1), b1 = Vector256.Load(o1 + 8), b2 = Vector256.Load(o1 + 16), b3 = Vector256.Load(o1 + 24);
+        Vector256<float> c0 = Vector256.Load(o2), c1 = Vector256.Load(o2 + 8), c2 = Vector256.Load(o2 + 16), c3 = Vector256.Load(o2 + 24);
+        Vector256<float> e0 = Vector256.Load(o3), e1 = Vector256.Load(o3 + 8), e2 = Vector256.Load(o3 + 16), e3 = Vector256.Load(o3 + 24);
+
+        // Row i of Bᵀ d (a combination of the tile's rows a, b, c, e), then that row times B.
+        InputRow(a0 - c0, a1 - c1, a2 - c2, a3 - c3, target, stride);
+        InputRow(b0 + c0, b1 + c1, b2 + c2, b3 + c3, target + (4 * stride), stride);
+        InputRow(c0 - b0, c1 - b1, c2 - b2, c3 - b3, target + (8 * stride), stride);
+        InputRow(e0 - b0, e1 - b1, e2 - b2, e3 - b3, target + (12 * stride), stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputRow(Vector256<float> x0, Vector256<float> x1, Vector256<float> x2, Vector256<float> x3, float* at, long stride)
+    {
+        Vector256.Store(x0 - x2, at);
+        Vector256.Store(x1 + x2, at + stride);
+        Vector256.Store(x2 - x1, at + (2 * stride));
+        Vector256.Store(x3 - x1, at + (3 * stride));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void OutputTile(float* source, long stride, float* origin, int row)
+    {
+        // Rows 0 and 1 of Aᵀ M, column by column (s, t), then each row times A.
+        Vector256<float> s0 = OutputColumn0(source, stride), s1 = OutputColumn0(source + stride, stride);
+        Vector256<float> s2 = OutputColumn0(source + (2 * stride), stride), s3 = OutputColumn0(source + (3 * stride), stride);
+        Vector256<float> t0 = OutputColumn1(source, stride), t1 = OutputColumn1(source + stride, stride);
+        Vector256<float> t2 = OutputColumn1(source + (2 * stride), stride), t3 = OutputColumn1(source + (3 * stride), stride);
+        float* next = origin + (row * 8);
+        Vector256.Store(s0 + s1 + s2, origin);
+        Vector256.Store(s1 - s2 + s3, origin + 8);
+        Vector256.Store(t0 + t1 + t2, next);
+        Vector256.Store(t1 - t2 + t3, next + 8);
+    }
+
+    // Row 0 (m0 + m1 + m2) and row 1 (m1 − m2 + m3) of Aᵀ applied to the column starting at p.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> OutputColumn0(float* p, long stride) =>
+        Vector256.Load(p) + Vector256.Load(p + (4 * stride)) + Vector256.Load(p + (8 * stride));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> OutputColumn1(float* p, long stride) =>
+        Vector256.Load(p + (4 * stride)) - Vector256.Load(p + (8 * stride)) + Vector256.Load(p + (12 * stride));
 }
 
 /// <summary>
@@ -238,6 +296,54 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
     public static int Out => 4;
 
     public static int Alpha => 6;
+
+    public static void InputTile(float* origin, int row, float* target, long stride)
+    {
+        var d = stackalloc Vector256<float>[36];
+        for (int i = 0; i < 6; i++)
+        {
+            for (int j = 0; j < 6; j++)
+            {
+                d[(i * 6) + j] = Vector256.Load(origin + (((i * row) + j) * 8));
+            }
+        }
+
+        for (int j = 0; j < 6; j++)
+        {
+            InputRows(d + j, 6);
+        }
+
+        for (int i = 0; i < 6; i++)
+        {
+            InputRows(d + (i * 6), 1);
+        }
+
+        for (int xi = 0; xi < 36; xi++)
+        {
+            d[xi].Store(target + (xi * stride));
+        }
+    }
+
+    public static void OutputTile(float* source, long stride, float* origin, int row)
+    {
+        var r = stackalloc Vector256<float>[36];
+        var s = stackalloc Vector256<float>[24];
+        for (int xi = 0; xi < 36; xi++)
+        {
+            r[xi] = Vector256.Load(source + (xi * stride));
+        }
+
+        // Aᵀ along each column (6×6 → 4×6), then along each row (4×6 → 4×4).
+        for (int j = 0; j < 6; j++)
+        {
+            OutputRows(r + j, 6, s + j, 6);
+        }
+
+        for (int i = 0; i < 4; i++)
+        {
+            OutputRows(s + (i * 6), 1, (Vector256<float>*)(origin + (i * row * 8)), 1);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void InputRows(Vector256<float>* p, int s)
@@ -668,7 +774,6 @@ internal static unsafe class WinogradConvolution<T>
         For(channels, (long)channels * groups * Lanes * plane, c =>
         {
             float[] padded = ArrayPool<float>.Shared.Rent(hp * wp * Lanes);
-            var d = stackalloc Vector256<float>[Positions];
             try
             {
                 fixed (float* pp = padded, px = x.Array, pv = v)
@@ -682,30 +787,8 @@ internal static unsafe class WinogradConvolution<T>
                         {
                             for (int tx = 0; tx < plan.TilesX; tx++)
                             {
-                                float* origin = pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes);
-                                for (int i = 0; i < Alpha; i++)
-                                {
-                                    for (int j = 0; j < Alpha; j++)
-                                    {
-                                        d[(i * Alpha) + j] = Vector256.Load(origin + (((i * wp) + j) * Lanes));
-                                    }
-                                }
-
-                                for (int j = 0; j < Alpha; j++)
-                                {
-                                    T.InputRows(d + j, Alpha);
-                                }
-
-                                for (int i = 0; i < Alpha; i++)
-                                {
-                                    T.InputRows(d + (i * Alpha), 1);
-                                }
-
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                for (int xi = 0; xi < Positions; xi++)
-                                {
-                                    d[xi].Store(pv + ((long)xi * Stride(channels, columns)) + (c * columns) + t);
-                                }
+                                T.InputTile(pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes), wp, pv + (c * columns) + t, Stride(channels, columns));
                             }
                         }
                     }
@@ -785,8 +868,6 @@ internal static unsafe class WinogradConvolution<T>
         For(outChannels, (long)outChannels * groups * Lanes * outH * outW, k =>
         {
             float[] tiles = ArrayPool<float>.Shared.Rent(th * tw * Lanes);
-            var r = stackalloc Vector256<float>[Positions];
-            var s = stackalloc Vector256<float>[Out * Alpha];
             try
             {
                 fixed (float* pt = tiles, py = y.Array, pm = m)
@@ -798,22 +879,7 @@ internal static unsafe class WinogradConvolution<T>
                             for (int tx = 0; tx < plan.TilesX; tx++)
                             {
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                for (int xi = 0; xi < Positions; xi++)
-                                {
-                                    r[xi] = Vector256.Load(pm + ((long)xi * Stride(outChannels, columns)) + (k * columns) + t);
-                                }
-
-                                // Aᵀ along each column (6×6 → 4×6), then along each row (4×6 → 4×4).
-                                for (int j = 0; j < Alpha; j++)
-                                {
-                                    T.OutputRows(r + j, Alpha, s + j, Alpha);
-                                }
-
-                                float* origin = pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes);
-                                for (int i = 0; i < Out; i++)
-                                {
-                                    T.OutputRows(s + (i * Alpha), 1, (Vector256<float>*)(origin + (i * tw * Lanes)), 1);
-                                }
+                                T.OutputTile(pm + (k * columns) + t, Stride(outChannels, columns), pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes), tw);
                             }
                         }
 
