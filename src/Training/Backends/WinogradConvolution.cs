@@ -129,8 +129,8 @@ internal static class WinogradConvolution
 }
 
 /// <summary>
-/// One Winograd tile size: its output block <see cref="Out"/>, its tile <see cref="Alpha"/> = Out + 2, and the six
-/// one-dimensional transforms (and their transposes) that the 2-D ones are made of, on vectors of eight images.
+/// One Winograd tile size: its output block <see cref="Out"/>, its tile <see cref="Alpha"/> = Out + 2, the filter's
+/// one-dimensional transforms and the tile transforms (each with its transpose), on vectors of eight images.
 /// </summary>
 internal unsafe interface IWinogradTiles
 {
@@ -139,18 +139,6 @@ internal unsafe interface IWinogradTiles
 
     /// <summary>Inputs along one side of a tile, m + 2.</summary>
     static abstract int Alpha { get; }
-
-    /// <summary>p[0], p[s], …, p[(α−1)s] replaced by Bᵀ applied to them.</summary>
-    static abstract void InputRows(Vector256<float>* p, int s);
-
-    /// <summary>p[0], …, p[(α−1)s] replaced by B applied to them (the transpose of <see cref="InputRows"/>).</summary>
-    static abstract void InputRowsAdjoint(Vector256<float>* p, int s);
-
-    /// <summary>Aᵀ (m×α) applied to p[0..(α−1)s], written to q[0..(m−1)t].</summary>
-    static abstract void OutputRows(Vector256<float>* p, int s, Vector256<float>* q, int t);
-
-    /// <summary>A (α×m) applied to p[0..(m−1)s], written to q[0..(α−1)t].</summary>
-    static abstract void OutputRowsAdjoint(Vector256<float>* p, int s, Vector256<float>* q, int t);
 
     /// <summary>G (α×3) applied to p[0], p[s], p[2s], written to q[0..(α−1)t].</summary>
     static abstract void FilterRows(Vector256<float>* p, int s, Vector256<float>* q, int t);
@@ -165,6 +153,12 @@ internal unsafe interface IWinogradTiles
 
     /// <summary>Aᵀ M A of the tile whose value ξ is at source + ξ·stride, its output (i, j) stored at origin + (i·row + j)·8.</summary>
     static abstract void OutputTile(float* source, long stride, float* origin, int row);
+
+    /// <summary>The transpose of <see cref="InputTile"/>: B V Bᵀ of the values at source + ξ·stride, added into the tile at origin.</summary>
+    static abstract void InputTileAdjoint(float* source, long stride, float* origin, int row);
+
+    /// <summary>The transpose of <see cref="OutputTile"/>: A Y Aᵀ of the block at origin, value ξ stored at target + ξ·stride.</summary>
+    static abstract void OutputTileAdjoint(float* origin, int row, float* target, long stride);
 }
 
 /// <summary>
@@ -176,44 +170,6 @@ internal readonly unsafe struct F2x3 : IWinogradTiles
     public static int Out => 2;
 
     public static int Alpha => 4;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void InputRows(Vector256<float>* p, int s)
-    {
-        Vector256<float> d0 = p[0], d1 = p[s], d2 = p[2 * s], d3 = p[3 * s];
-        p[0] = d0 - d2;
-        p[s] = d1 + d2;
-        p[2 * s] = d2 - d1;
-        p[3 * s] = d3 - d1;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void InputRowsAdjoint(Vector256<float>* p, int s)
-    {
-        Vector256<float> e0 = p[0], e1 = p[s], e2 = p[2 * s], e3 = p[3 * s];
-        p[0] = e0;
-        p[s] = e1 - e2 - e3;
-        p[2 * s] = e1 + e2 - e0;
-        p[3 * s] = e3;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void OutputRows(Vector256<float>* p, int s, Vector256<float>* q, int t)
-    {
-        Vector256<float> m0 = p[0], m1 = p[s], m2 = p[2 * s], m3 = p[3 * s];
-        q[0] = m0 + m1 + m2;
-        q[t] = m1 - m2 + m3;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void OutputRowsAdjoint(Vector256<float>* p, int s, Vector256<float>* q, int t)
-    {
-        Vector256<float> y0 = p[0], y1 = p[s];
-        q[0] = y0;
-        q[t] = y0 + y1;
-        q[2 * t] = y0 - y1;
-        q[3 * t] = y1;
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void FilterRows(Vector256<float>* p, int s, Vector256<float>* q, int t)
@@ -276,7 +232,55 @@ internal readonly unsafe struct F2x3 : IWinogradTiles
         Vector256.Store(t1 - t2 + t3, next + 8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void InputTileAdjoint(float* source, long stride, float* origin, int row)
+    {
+        // B applied down each column gives rows q0..q3 of B e; AddRow applies B along each.
+        Vector256<float> e00 = Vector256.Load(source), e01 = Vector256.Load(source + stride), e02 = Vector256.Load(source + (2 * stride)), e03 = Vector256.Load(source + (3 * stride));
+        Vector256<float> e10 = Vector256.Load(source + (4 * stride)), e11 = Vector256.Load(source + (5 * stride)), e12 = Vector256.Load(source + (6 * stride)), e13 = Vector256.Load(source + (7 * stride));
+        Vector256<float> e20 = Vector256.Load(source + (8 * stride)), e21 = Vector256.Load(source + (9 * stride)), e22 = Vector256.Load(source + (10 * stride)), e23 = Vector256.Load(source + (11 * stride));
+        Vector256<float> e30 = Vector256.Load(source + (12 * stride)), e31 = Vector256.Load(source + (13 * stride)), e32 = Vector256.Load(source + (14 * stride)), e33 = Vector256.Load(source + (15 * stride));
+        int r = row * 8;
+        AddRow(e00, e01, e02, e03, origin);
+        AddRow(e10 - e20 - e30, e11 - e21 - e31, e12 - e22 - e32, e13 - e23 - e33, origin + r);
+        AddRow(e10 + e20 - e00, e11 + e21 - e01, e12 + e22 - e02, e13 + e23 - e03, origin + (2 * r));
+        AddRow(e30, e31, e32, e33, origin + (3 * r));
+    }
+
+    // Adds B applied to the row (q0, q1, q2, q3) into the four vectors at `at`.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(Vector256<float> q0, Vector256<float> q1, Vector256<float> q2, Vector256<float> q3, float* at)
+    {
+        Vector256.Store(Vector256.Load(at) + q0, at);
+        Vector256.Store(Vector256.Load(at + 8) + (q1 - q2 - q3), at + 8);
+        Vector256.Store(Vector256.Load(at + 16) + (q1 + q2 - q0), at + 16);
+        Vector256.Store(Vector256.Load(at + 24) + q3, at + 24);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void OutputTileAdjoint(float* origin, int row, float* target, long stride)
+    {
+        // A down each column gives rows (y0j, y0j + y1j, y0j − y1j, y1j); A along each row gives (u, u + v, u − v, v).
+        float* next = origin + (row * 8);
+        Vector256<float> y00 = Vector256.Load(origin), y01 = Vector256.Load(origin + 8), y10 = Vector256.Load(next), y11 = Vector256.Load(next + 8);
+        OutputRowAdjoint(y00, y01, target, stride);
+        OutputRowAdjoint(y00 + y10, y01 + y11, target + (4 * stride), stride);
+        OutputRowAdjoint(y00 - y10, y01 - y11, target + (8 * stride), stride);
+        OutputRowAdjoint(y10, y11, target + (12 * stride), stride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputRowAdjoint(Vector256<float> u, Vector256<float> v, float* at, long stride)
+    {
+        Vector256.Store(u, at);
+        Vector256.Store(u + v, at + stride);
+        Vector256.Store(u - v, at + (2 * stride));
+        Vector256.Store(v, at + (3 * stride));
+    }
+
     // Row 0 (m0 + m1 + m2) and row 1 (m1 − m2 + m3) of Aᵀ applied to the column starting at p.
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> OutputColumn0(float* p, long stride) =>
         Vector256.Load(p) + Vector256.Load(p + (4 * stride)) + Vector256.Load(p + (8 * stride));
@@ -324,6 +328,56 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
         }
     }
 
+    public static void InputTileAdjoint(float* source, long stride, float* origin, int row)
+    {
+        var d = stackalloc Vector256<float>[36];
+        for (int xi = 0; xi < 36; xi++)
+        {
+            d[xi] = Vector256.Load(source + (xi * stride));
+        }
+
+        for (int j = 0; j < 6; j++)
+        {
+            InputRowsAdjoint(d + j, 6);
+        }
+
+        for (int i = 0; i < 6; i++)
+        {
+            InputRowsAdjoint(d + (i * 6), 1);
+        }
+
+        for (int i = 0; i < 6; i++)
+        {
+            for (int j = 0; j < 6; j++)
+            {
+                float* at = origin + (((i * row) + j) * 8);
+                (Vector256.Load(at) + d[(i * 6) + j]).Store(at);
+            }
+        }
+    }
+
+    public static void OutputTileAdjoint(float* origin, int row, float* target, long stride)
+    {
+        var s = stackalloc Vector256<float>[24];
+        var r = stackalloc Vector256<float>[36];
+
+        // A along each row (4×4 → 4×6), then along each column (4×6 → 6×6).
+        for (int i = 0; i < 4; i++)
+        {
+            OutputRowsAdjoint((Vector256<float>*)(origin + (i * row * 8)), 1, s + (i * 6), 1);
+        }
+
+        for (int j = 0; j < 6; j++)
+        {
+            OutputRowsAdjoint(s + j, 6, r + j, 6);
+        }
+
+        for (int xi = 0; xi < 36; xi++)
+        {
+            r[xi].Store(target + (xi * stride));
+        }
+    }
+
     public static void OutputTile(float* source, long stride, float* origin, int row)
     {
         var r = stackalloc Vector256<float>[36];
@@ -346,7 +400,7 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void InputRows(Vector256<float>* p, int s)
+    private static void InputRows(Vector256<float>* p, int s)
     {
         Vector256<float> d0 = p[0], d1 = p[s], d2 = p[2 * s], d3 = p[3 * s], d4 = p[4 * s], d5 = p[5 * s];
         Vector256<float> four = Vector256.Create(4f), five = Vector256.Create(5f), two = Vector256.Create(2f);
@@ -359,7 +413,7 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void InputRowsAdjoint(Vector256<float>* p, int s)
+    private static void InputRowsAdjoint(Vector256<float>* p, int s)
     {
         Vector256<float> e0 = p[0], e1 = p[s], e2 = p[2 * s], e3 = p[3 * s], e4 = p[4 * s], e5 = p[5 * s];
         Vector256<float> four = Vector256.Create(4f), five = Vector256.Create(5f), two = Vector256.Create(2f);
@@ -372,7 +426,7 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void OutputRows(Vector256<float>* p, int s, Vector256<float>* q, int t)
+    private static void OutputRows(Vector256<float>* p, int s, Vector256<float>* q, int t)
     {
         Vector256<float> m0 = p[0], m1 = p[s], m2 = p[2 * s], m3 = p[3 * s], m4 = p[4 * s], m5 = p[5 * s];
         Vector256<float> plus12 = m1 + m2, minus12 = m1 - m2, plus34 = m3 + m4, minus34 = m3 - m4;
@@ -383,7 +437,7 @@ internal readonly unsafe struct F4x3 : IWinogradTiles
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void OutputRowsAdjoint(Vector256<float>* p, int s, Vector256<float>* q, int t)
+    private static void OutputRowsAdjoint(Vector256<float>* p, int s, Vector256<float>* q, int t)
     {
         Vector256<float> y0 = p[0], y1 = p[s], y2 = p[2 * s], y3 = p[3 * s];
         Vector256<float> two = Vector256.Create(2f), four = Vector256.Create(4f), eight = Vector256.Create(8f);
@@ -809,7 +863,6 @@ internal static unsafe class WinogradConvolution<T>
         For(channels, (long)channels * groups * Lanes * plane, c =>
         {
             float[] padded = ArrayPool<float>.Shared.Rent(hp * wp * Lanes);
-            var d = stackalloc Vector256<float>[Positions];
             try
             {
                 fixed (float* pp = padded, px = dx.Array, pv = v)
@@ -822,30 +875,7 @@ internal static unsafe class WinogradConvolution<T>
                             for (int tx = 0; tx < plan.TilesX; tx++)
                             {
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                for (int xi = 0; xi < Positions; xi++)
-                                {
-                                    d[xi] = Vector256.Load(pv + ((long)xi * Stride(channels, columns)) + (c * columns) + t);
-                                }
-
-                                for (int j = 0; j < Alpha; j++)
-                                {
-                                    T.InputRowsAdjoint(d + j, Alpha);
-                                }
-
-                                for (int i = 0; i < Alpha; i++)
-                                {
-                                    T.InputRowsAdjoint(d + (i * Alpha), 1);
-                                }
-
-                                float* origin = pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes);
-                                for (int i = 0; i < Alpha; i++)
-                                {
-                                    for (int j = 0; j < Alpha; j++)
-                                    {
-                                        float* at = origin + (((i * wp) + j) * Lanes);
-                                        (Vector256.Load(at) + d[(i * Alpha) + j]).Store(at);
-                                    }
-                                }
+                                T.InputTileAdjoint(pv + (c * columns) + t, Stride(channels, columns), pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes), wp);
                             }
                         }
 
@@ -902,8 +932,6 @@ internal static unsafe class WinogradConvolution<T>
         For(outChannels, (long)outChannels * groups * Lanes * outH * outW, k =>
         {
             float[] tiles = ArrayPool<float>.Shared.Rent(th * tw * Lanes);
-            var s = stackalloc Vector256<float>[Out * Alpha];
-            var r = stackalloc Vector256<float>[Positions];
             try
             {
                 fixed (float* pt = tiles, py = dy.Array, pm = m)
@@ -916,24 +944,8 @@ internal static unsafe class WinogradConvolution<T>
                         {
                             for (int tx = 0; tx < plan.TilesX; tx++)
                             {
-                                float* origin = pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes);
-
-                                // A along each row (4×4 → 4×6), then along each column (4×6 → 6×6).
-                                for (int i = 0; i < Out; i++)
-                                {
-                                    T.OutputRowsAdjoint((Vector256<float>*)(origin + (i * tw * Lanes)), 1, s + (i * Alpha), 1);
-                                }
-
-                                for (int j = 0; j < Alpha; j++)
-                                {
-                                    T.OutputRowsAdjoint(s + j, Alpha, r + j, Alpha);
-                                }
-
                                 int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                for (int xi = 0; xi < Positions; xi++)
-                                {
-                                    r[xi].Store(pm + ((long)xi * Stride(outChannels, columns)) + (k * columns) + t);
-                                }
+                                T.OutputTileAdjoint(pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes), tw, pm + (k * columns) + t, Stride(outChannels, columns));
                             }
                         }
                     }
