@@ -606,6 +606,9 @@ internal static unsafe class WinogradConvolution<T>
     // all in one, which a power-of-two size would do.
     private static int Stride(int rows, int columns) => (rows * columns) + 16;
 
+    // At most one worker per core: the pool may add threads, and more workers than cores only share caches.
+    private static readonly ParallelOptions Cores = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
     // One chunk's work: its lane groups [group0, group0 + groups), their columns, the V and M buffers, for the filter
     // gradient the dU it accumulates into (overwritten when first), and whether it may fork work across cores itself.
     private delegate void ChunkBody(int group0, int groups, int columns, float[] v, float[] m, float[]? partial, bool first, bool inner);
@@ -634,7 +637,7 @@ internal static unsafe class WinogradConvolution<T>
             sums.AsSpan(0, length).Clear();
         }
 
-        Parallel.For(0, chunks, () => new Worker(vLength, mLength, sums is null ? 0 : length), (chunk, _, worker) =>
+        Parallel.For(0, chunks, Cores, () => new Worker(vLength, mLength, sums is null ? 0 : length), (chunk, _, worker) =>
         {
             int group0 = chunk * per, groups = Math.Min(per, plan.Groups - group0);
             body(group0, groups, groups * plan.Tiles * Lanes, worker.V, worker.M, worker.Partial, !worker.Used, inner: false);
@@ -704,7 +707,7 @@ internal static unsafe class WinogradConvolution<T>
     {
         if (inner && count > 1 && elements >= ParallelThreshold && Environment.ProcessorCount > 1)
         {
-            Parallel.For(0, count, body);
+            Parallel.For(0, count, Cores, body);
         }
         else
         {
