@@ -823,142 +823,113 @@ internal static unsafe class WinogradConvolution<T>
         });
     }
 
-    // V[ξ][c][t] for the chunk's groups: each channel's eight-image planes, padded, then Bᵀ d B per tile.
-    private static void InputTransform(Plan plan, CpuBuffer x, int group0, int groups, int columns, float[] v, bool inner)
+    // A step on one channel's plane buffer for one lane group, and a step on one tile (at its origin in the buffer;
+    // t is its first column in V or M).
+    private delegate void GroupStep(float* buffer, int channel, int group);
+
+    private delegate void TileStep(float* origin, int channel, int t);
+
+    // For each of `channels` channels (in parallel when inner), a zeroed buffer of rows × row positions of eight
+    // lanes; for each lane group: before, tile at every tile (origins Out positions apart), after. With
+    // clearEachGroup the buffer is zeroed again for every group.
+    private static void Sweep(Plan plan, int channels, int rows, int row, int groups, long elements, bool clearEachGroup, bool inner,
+        GroupStep? before, TileStep tile, GroupStep? after)
     {
-        var g = plan.G;
-        int channels = g.Channels, plane = g.InputPlane, hp = plan.PaddedH, wp = plan.PaddedW, p = g.Padding;
-        For(channels, (long)channels * groups * Lanes * plane, c =>
+        int length = rows * row * Lanes;
+        For(channels, elements, c =>
         {
-            float[] padded = ArrayPool<float>.Shared.Rent(hp * wp * Lanes);
+            float[] rented = ArrayPool<float>.Shared.Rent(length);
             try
             {
-                fixed (float* pp = padded, px = x.Array, pv = v)
+                fixed (float* buffer = rented)
                 {
-                    new Span<float>(pp, hp * wp * Lanes).Clear();
                     for (int gi = 0; gi < groups; gi++)
                     {
-                        int n0 = (group0 + gi) * Lanes;
-                        LoadPlanes(px + x.Offset, n0, g.Batch, channels, c, g.Height, g.Width, pp, wp, p);
+                        if (gi == 0 || clearEachGroup)
+                        {
+                            new Span<float>(buffer, length).Clear();
+                        }
+
+                        before?.Invoke(buffer, c, gi);
                         for (int ty = 0; ty < plan.TilesY; ty++)
                         {
                             for (int tx = 0; tx < plan.TilesX; tx++)
                             {
-                                int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                T.InputTile(pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes), wp, pv + (c * columns) + t, Stride(channels, columns));
+                                tile(buffer + ((((ty * Out) * row) + (tx * Out)) * Lanes), c, ((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
                             }
                         }
+
+                        after?.Invoke(buffer, c, gi);
                     }
                 }
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(padded);
+                ArrayPool<float>.Shared.Return(rented);
             }
         }, inner);
+    }
+
+    // V[ξ][c][t] for the chunk's groups: each channel's eight-image planes, padded, then Bᵀ d B per tile.
+    private static void InputTransform(Plan plan, CpuBuffer x, int group0, int groups, int columns, float[] v, bool inner)
+    {
+        var g = plan.G;
+        int channels = g.Channels, wp = plan.PaddedW;
+        long stride = Stride(channels, columns);
+        fixed (float* px = x.Array, pv = v)
+        {
+            nint source = (nint)(px + x.Offset), target = (nint)pv;
+            Sweep(plan, channels, plan.PaddedH, wp, groups, (long)channels * groups * Lanes * g.InputPlane, clearEachGroup: false, inner,
+                (buffer, c, gi) => LoadPlanes((float*)source, (group0 + gi) * Lanes, g.Batch, channels, c, g.Height, g.Width, buffer, wp, g.Padding),
+                (origin, c, t) => T.InputTile(origin, wp, (float*)target + (c * columns) + t, stride),
+                null);
+        }
     }
 
     // dx[n, c] += the interior of Σ over tiles of B dV Bᵀ placed at each tile's window.
     private static void InputAdjoint(Plan plan, float[] v, int group0, int groups, int columns, CpuBuffer dx, bool inner)
     {
         var g = plan.G;
-        int channels = g.Channels, plane = g.InputPlane, hp = plan.PaddedH, wp = plan.PaddedW, p = g.Padding;
-        For(channels, (long)channels * groups * Lanes * plane, c =>
+        int channels = g.Channels, wp = plan.PaddedW;
+        long stride = Stride(channels, columns);
+        fixed (float* px = dx.Array, pv = v)
         {
-            float[] padded = ArrayPool<float>.Shared.Rent(hp * wp * Lanes);
-            try
-            {
-                fixed (float* pp = padded, px = dx.Array, pv = v)
-                {
-                    for (int gi = 0; gi < groups; gi++)
-                    {
-                        new Span<float>(pp, hp * wp * Lanes).Clear();
-                        for (int ty = 0; ty < plan.TilesY; ty++)
-                        {
-                            for (int tx = 0; tx < plan.TilesX; tx++)
-                            {
-                                int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                T.InputTileAdjoint(pv + (c * columns) + t, Stride(channels, columns), pp + ((((ty * Out) * wp) + (tx * Out)) * Lanes), wp);
-                            }
-                        }
-
-                        AddPlanes(pp, wp, p, (group0 + gi) * Lanes, g.Batch, channels, c, g.Height, g.Width, px + dx.Offset);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(padded);
-            }
-        }, inner);
+            nint source = (nint)pv, target = (nint)(px + dx.Offset);
+            Sweep(plan, channels, plan.PaddedH, wp, groups, (long)channels * groups * Lanes * g.InputPlane, clearEachGroup: true, inner,
+                null,
+                (origin, c, t) => T.InputTileAdjoint((float*)source + (c * columns) + t, stride, origin, wp),
+                (buffer, c, gi) => AddPlanes(buffer, wp, g.Padding, (group0 + gi) * Lanes, g.Batch, channels, c, g.Height, g.Width, (float*)target));
+        }
     }
 
     // y[n, k] = beta·y[n, k] + Aᵀ M A per tile.
     private static void OutputTransform(Plan plan, float[] m, int group0, int groups, int columns, CpuBuffer y, float beta, bool inner)
     {
-        var g = plan.G;
-        int outChannels = plan.OutChannels, outH = plan.OutH, outW = plan.OutW, th = plan.TilesY * Out, tw = plan.TilesX * Out;
-        For(outChannels, (long)outChannels * groups * Lanes * outH * outW, k =>
+        int outChannels = plan.OutChannels, tw = plan.TilesX * Out;
+        long stride = Stride(outChannels, columns);
+        fixed (float* py = y.Array, pm = m)
         {
-            float[] tiles = ArrayPool<float>.Shared.Rent(th * tw * Lanes);
-            try
-            {
-                fixed (float* pt = tiles, py = y.Array, pm = m)
-                {
-                    for (int gi = 0; gi < groups; gi++)
-                    {
-                        for (int ty = 0; ty < plan.TilesY; ty++)
-                        {
-                            for (int tx = 0; tx < plan.TilesX; tx++)
-                            {
-                                int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                T.OutputTile(pm + (k * columns) + t, Stride(outChannels, columns), pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes), tw);
-                            }
-                        }
-
-                        StorePlanes(pt, tw, (group0 + gi) * Lanes, g.Batch, outChannels, k, outH, outW, beta, py + y.Offset);
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(tiles);
-            }
-        }, inner);
+            nint source = (nint)pm, target = (nint)(py + y.Offset);
+            Sweep(plan, outChannels, plan.TilesY * Out, tw, groups, (long)outChannels * groups * Lanes * plan.G.OutputPlane, clearEachGroup: false, inner,
+                null,
+                (origin, k, t) => T.OutputTile((float*)source + (k * columns) + t, stride, origin, tw),
+                (buffer, k, gi) => StorePlanes(buffer, tw, (group0 + gi) * Lanes, plan.G.Batch, outChannels, k, plan.OutH, plan.OutW, beta, (float*)target));
+        }
     }
 
     // dM[ξ][k][t] = (A dY Aᵀ)[ξ] per tile, dY zero beyond the output.
     private static void OutputAdjoint(Plan plan, CpuBuffer dy, int group0, int groups, int columns, float[] m, bool inner)
     {
-        var g = plan.G;
-        int outChannels = plan.OutChannels, outH = plan.OutH, outW = plan.OutW, th = plan.TilesY * Out, tw = plan.TilesX * Out;
-        For(outChannels, (long)outChannels * groups * Lanes * outH * outW, k =>
+        int outChannels = plan.OutChannels, tw = plan.TilesX * Out;
+        long stride = Stride(outChannels, columns);
+        fixed (float* py = dy.Array, pm = m)
         {
-            float[] tiles = ArrayPool<float>.Shared.Rent(th * tw * Lanes);
-            try
-            {
-                fixed (float* pt = tiles, py = dy.Array, pm = m)
-                {
-                    new Span<float>(pt, th * tw * Lanes).Clear();
-                    for (int gi = 0; gi < groups; gi++)
-                    {
-                        LoadPlanes(py + dy.Offset, (group0 + gi) * Lanes, g.Batch, outChannels, k, outH, outW, pt, tw, 0);
-                        for (int ty = 0; ty < plan.TilesY; ty++)
-                        {
-                            for (int tx = 0; tx < plan.TilesX; tx++)
-                            {
-                                int t = (((gi * plan.Tiles) + (ty * plan.TilesX) + tx) * Lanes);
-                                T.OutputTileAdjoint(pt + ((((ty * Out) * tw) + (tx * Out)) * Lanes), tw, pm + (k * columns) + t, Stride(outChannels, columns));
-                            }
-                        }
-                    }
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(tiles);
-            }
-        }, inner);
+            nint source = (nint)(py + dy.Offset), target = (nint)pm;
+            Sweep(plan, outChannels, plan.TilesY * Out, tw, groups, (long)outChannels * groups * Lanes * plan.G.OutputPlane, clearEachGroup: false, inner,
+                (buffer, k, gi) => LoadPlanes((float*)source, (group0 + gi) * Lanes, plan.G.Batch, outChannels, k, plan.OutH, plan.OutW, buffer, tw, 0),
+                (origin, k, t) => T.OutputTileAdjoint(origin, tw, (float*)target + (k * columns) + t, stride),
+                null);
+        }
     }
 
     // Copies plane `channel` of images n0..n0+7 of an [N, C, H, W] tensor into buf[(i + pad)·stride + j + pad][lane]
