@@ -534,23 +534,14 @@ internal static unsafe class WinogradConvolution<T>
     {
         var plan = new Plan(g, outChannels);
         int c = g.Channels, k = outChannels;
-        float[] u = FilterTransform(weight, c, k, transposed: false);
-        try
+        WithFilter(weight, c, k, transposed: false, u => ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
         {
-            ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
-            {
-                InputTransform(plan, x, group0, groups, columns, v, inner);
-                ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(false, false, k, columns, c, 1f, u.AsSpan(xi * k * c, k * c), v.AsSpan(xi * Stride(c, columns), c * columns), 0f,
-                        m.AsSpan(xi * Stride(k, columns), k * columns)));
-
-                OutputTransform(plan, m, group0, groups, columns, y, beta, inner);
-            });
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(u);
-        }
+            InputTransform(plan, x, group0, groups, columns, v, inner);
+            ForPositions(inner, (long)k * c * columns, xi =>
+                CpuGemm.MultiplyOnThisThread(false, false, k, columns, c, 1f, u.AsSpan(xi * k * c, k * c), v.AsSpan(xi * Stride(c, columns), c * columns), 0f,
+                    m.AsSpan(xi * Stride(k, columns), k * columns)));
+            OutputTransform(plan, m, group0, groups, columns, y, beta, inner);
+        }));
     }
 
     /// <summary>dx += the adjoint of conv(·, W) applied to dy.</summary>
@@ -558,18 +549,23 @@ internal static unsafe class WinogradConvolution<T>
     {
         var plan = new Plan(g, outChannels);
         int c = g.Channels, k = outChannels;
-        float[] u = FilterTransform(weight, c, k, transposed: true);
+        WithFilter(weight, c, k, transposed: true, u => ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
+        {
+            OutputAdjoint(plan, dy, group0, groups, columns, m, inner);
+            ForPositions(inner, (long)k * c * columns, xi =>
+                CpuGemm.MultiplyOnThisThread(false, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * Stride(k, columns), k * columns), 0f,
+                    v.AsSpan(xi * Stride(c, columns), c * columns)));
+            InputAdjoint(plan, v, group0, groups, columns, dx, inner);
+        }));
+    }
+
+    // Runs body with the transformed filter U (see FilterTransform), returning it to the pool afterwards.
+    private static void WithFilter(CpuBuffer weight, int channels, int outChannels, bool transposed, Action<float[]> body)
+    {
+        float[] u = FilterTransform(weight, channels, outChannels, transposed);
         try
         {
-            ForChunks(plan, (group0, groups, columns, v, m, _, _, inner) =>
-            {
-                OutputAdjoint(plan, dy, group0, groups, columns, m, inner);
-                ForPositions(inner, (long)k * c * columns, xi =>
-                    CpuGemm.MultiplyOnThisThread(false, false, c, columns, k, 1f, u.AsSpan(xi * k * c, k * c), m.AsSpan(xi * Stride(k, columns), k * columns), 0f,
-                        v.AsSpan(xi * Stride(c, columns), c * columns)));
-
-                InputAdjoint(plan, v, group0, groups, columns, dx, inner);
-            });
+            body(u);
         }
         finally
         {
@@ -718,18 +714,23 @@ internal static unsafe class WinogradConvolution<T>
         }
     }
 
+    // Runs body(b0, b1) over the blocks of eight (o, c) pairs in a few contiguous runs per core.
+    private static void ForPairBlocks(int pairs, Action<int, int> body)
+    {
+        int blocks = (pairs + Lanes - 1) / Lanes, parts = Math.Max(1, Math.Min(blocks, 4 * Environment.ProcessorCount));
+        For(parts, (long)pairs * Positions, part => body((int)((long)blocks * part / parts), (int)((long)blocks * (part + 1) / parts)));
+    }
+
     // U[ξ][o·C + c] = (G W[o, c] Gᵀ)[ξ], or with transposed U[ξ][c·O + o] (the layout backward data multiplies by, so
     // that the product reads it in place), eight (o, c) pairs at a time (rented; the caller returns it).
     private static float[] FilterTransform(CpuBuffer weight, int channels, int outChannels, bool transposed)
     {
-        int pairs = channels * outChannels, blocks = (pairs + Lanes - 1) / Lanes;
+        int pairs = channels * outChannels;
         float[] u = ArrayPool<float>.Shared.Rent(Positions * pairs);
         float[] w = weight.Array;
         int offset = weight.Offset;
-        For(Math.Min(blocks, 4 * Environment.ProcessorCount), (long)pairs * Positions, part =>
+        ForPairBlocks(pairs, (b0, b1) =>
         {
-            int parts = Math.Min(blocks, 4 * Environment.ProcessorCount);
-            int b0 = (int)((long)blocks * part / parts), b1 = (int)((long)blocks * (part + 1) / parts);
             var lane = stackalloc float[Lanes];
             var g = stackalloc Vector256<float>[9];
             var t = stackalloc Vector256<float>[18];
@@ -781,13 +782,11 @@ internal static unsafe class WinogradConvolution<T>
     // dW[o, c] += (Gᵀ dU[o·C + c] G), eight pairs at a time.
     private static void FilterAdjoint(float[] du, int channels, int outChannels, CpuBuffer dWeight)
     {
-        int pairs = channels * outChannels, blocks = (pairs + Lanes - 1) / Lanes;
+        int pairs = channels * outChannels;
         float[] w = dWeight.Array;
         int offset = dWeight.Offset;
-        int parts = Math.Min(blocks, 4 * Environment.ProcessorCount);
-        For(parts, (long)pairs * Positions, part =>
+        ForPairBlocks(pairs, (b0, b1) =>
         {
-            int b0 = (int)((long)blocks * part / parts), b1 = (int)((long)blocks * (part + 1) / parts);
             var lane = stackalloc float[Lanes];
             var r = stackalloc Vector256<float>[Positions];
             var t = stackalloc Vector256<float>[18];
